@@ -1,0 +1,43 @@
+//! Assembles the resource routers, each behind the guard of its rate-limit class.
+
+mod audit;
+mod comments;
+mod countries;
+mod health;
+mod hosts;
+mod interpret;
+mod quotas;
+mod regions;
+mod search;
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::auth::guard;
+use crate::openapi::ApiDoc;
+use crate::rate_limit::Policy;
+use crate::state::AppState;
+
+/// Every API route and the OpenAPI document generated from them.
+pub(crate) fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let guarded = |policy: Policy| from_fn_with_state((state.clone(), policy), guard);
+    let core = OpenApiRouter::new()
+        .merge(countries::router())
+        .merge(regions::router())
+        .merge(hosts::router())
+        .merge(comments::router())
+        .merge(search::router())
+        .merge(audit::router())
+        .merge(quotas::router())
+        .route_layer(guarded(Policy::Core));
+    let writes = interpret::router().route_layer(guarded(Policy::CoreWrite));
+    let bulk = hosts::bulk_router().route_layer(guarded(Policy::Bulk));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(core)
+        .merge(writes)
+        .merge(bulk)
+        .merge(health::router())
+        .split_for_parts()
+}

@@ -1,0 +1,166 @@
+//! Building and running the API: `Application::build` opens the store, binds the listener
+//! (port 0 works) and assembles the router; `run_until_stopped` serves until the shutdown signal.
+
+use std::any::Any;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{Method, Uri};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use ipam_core::auth::TokenKeys;
+use ipam_core::clock::{SharedClock, SystemClock};
+use ipam_core::configuration::{Settings, resolve_jwt_secret};
+use ipam_core::service::Ipam;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::ApiError;
+use crate::rate_limit::RateLimits;
+use crate::state::AppState;
+use crate::{metrics, routes};
+
+/// The HTTP API, bound and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Builds the application with the wall clock.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Builds the application with the given clock (tests control time with it).
+    pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        let store = ipam_core::storage::open(&settings).await?;
+        let ipam = Ipam::new(store, clock, settings.quota_defaults()).await?;
+        let tokens = TokenKeys::new(&resolve_jwt_secret(&settings)?);
+        let listener = TcpListener::bind(settings.bind_addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind_addr))?;
+        let port = listener.local_addr()?.port();
+        let state = AppState {
+            ipam: Arc::new(ipam),
+            tokens: Arc::new(tokens),
+            limits: Arc::new(RateLimits::new(&settings)),
+            metrics: metrics::handle(),
+            public_base_url: settings.public_base_url(port).into(),
+            settings: Arc::new(settings),
+        };
+        let router = router(state.clone());
+        Ok(Self { listener, router, state })
+    }
+
+    /// The port the API listens on.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The shared state (tests reach the store through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let limits = self.state.limits.clone();
+        let pruner = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                limits.prune();
+            }
+        });
+        tracing::info!(port = self.port(), backend = self.state.ipam.store().backend(), "API listening");
+        let result = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+        pruner.abort();
+        result
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
+
+#[derive(Clone, Copy)]
+struct UlidRequestId;
+
+impl MakeRequestId for UlidRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        ulid::Ulid::generate().to_string().parse().ok().map(RequestId::new)
+    }
+}
+
+fn router(state: AppState) -> Router {
+    let (api, openapi) = routes::api(&state);
+    let timeout = Duration::from_secs(state.settings.request_timeout_secs.max(1));
+    let body_limit = state.settings.max_body_bytes;
+    api.route("/metrics", get(metrics::render))
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .fallback(|method: Method, uri: Uri| async move {
+            ApiError::NoRoute(format!("{method} {}", crate::extract::shorten(uri.path())))
+        })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(from_fn_with_state(timeout, time_limit))
+        .layer(from_fn(metrics::track))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(UlidRequestId))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                }))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(CatchPanicLayer::custom(panic_response)),
+        )
+        .with_state(state)
+}
+
+async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    }
+}
+
+fn panic_response(cause: Box<dyn Any + Send + 'static>) -> Response {
+    let what = cause
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| cause.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = what, "handler panicked");
+    ApiError::Panic.into_response()
+}

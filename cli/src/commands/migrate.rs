@@ -1,0 +1,54 @@
+//! `ipam migrate`: apply (or show) the versioned schema.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use ipam_core::configuration::Settings;
+use ipam_core::storage::{apply_migrations, migration_status};
+
+/// Options of `ipam migrate`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Show each migration and whether it is applied; change nothing.
+    #[arg(long)]
+    status: bool,
+}
+
+const RULE: &str = "================================================================================";
+
+pub(crate) async fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
+    if args.status {
+        let (backend, states) = migration_status(settings).await?;
+        println!("{RULE}\nIPAM Migration Status ({backend})\n{RULE}");
+        for s in &states {
+            let m = s.migration;
+            match s.applied_at {
+                Some(at) => println!("  [applied {}] {:>3} {} — {}", at.to_rfc3339(), m.version, m.name, m.description),
+                None => println!("  [pending] {:>3} {} — {}", m.version, m.name, m.description),
+            }
+        }
+        let pending = states.iter().filter(|s| s.applied_at.is_none()).count();
+        println!("{RULE}\n{} applied, {pending} pending", states.len() - pending);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{RULE}\nStarting IPAM Database Migration\n{RULE}");
+    println!("Connecting to database...");
+    let started = Instant::now();
+    let (backend, applied) = apply_migrations(settings).await?;
+    println!("Database connection successful ({backend})");
+    if applied.is_empty() {
+        println!("\nMigration was skipped (already applied)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("\n{RULE}\nMigration Results:\n{RULE}");
+    for a in &applied {
+        let m = a.migration;
+        println!("Name: {} (version {})", m.name, m.version);
+        println!("  Description: {}", m.description);
+        println!("  Status: completed in {} ms", a.duration_ms);
+        println!("  Collections affected: {}", m.collections.join(", "));
+    }
+    println!("\nDuration: {:.2} seconds", started.elapsed().as_secs_f64());
+    println!("\n✅ {} migration(s) applied successfully!", applied.len());
+    Ok(ExitCode::SUCCESS)
+}

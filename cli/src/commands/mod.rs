@@ -1,0 +1,53 @@
+//! Command-line interface: parsing and dispatch to one module per subcommand.
+
+mod migrate;
+mod serve;
+mod token;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ipam_core::configuration::Settings;
+
+use crate::telemetry::{self, Sink};
+
+/// IP address management for 10.0.0.0/8: countries → /24 regions → hosts.
+#[derive(Debug, Parser)]
+#[command(name = "ipam", version, about)]
+pub(crate) struct Cli {
+    /// Configuration file (TOML); defaults to $IPAM_CONFIG, then ./ipam.toml if present.
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP API.
+    Serve(serve::Args),
+    /// Print a signed bearer token (and nothing else) on stdout.
+    Token(token::Args),
+    /// Create or upgrade the database schema.
+    Migrate(migrate::Args),
+}
+
+/// Runs the chosen subcommand.
+pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve(args) => {
+            telemetry::init(&settings, Sink::Stdout);
+            serve::run(settings, args).await
+        }
+        Command::Token(args) => {
+            telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
+            token::run(&settings, args)
+        }
+        Command::Migrate(args) => {
+            telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
+            migrate::run(&settings, args).await
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The versioned schema of every IPAM storage backend, kept in one place so the layout of the
+//! data is visible at a glance: the ordered list of migrations (with the SQLite DDL beside
+//! them) and the reference data seeded on first start.
+
+mod seed;
+
+pub use seed::{COUNTRY_SEED, CountrySeed};
+
+/// One versioned schema change.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Monotonic version number; migrations apply in this order.
+    pub version: u32,
+    /// Short machine-friendly name, e.g. `core_ipam`.
+    pub name: &'static str,
+    /// One sentence an operator reads in `ipam migrate --status`.
+    pub description: &'static str,
+    /// SQLite DDL applied by this migration (one transaction).
+    pub sqlite_up: &'static str,
+    /// SQLite DDL that undoes it (used by `--rollback`).
+    pub sqlite_down: &'static str,
+    /// Tables (collections) this migration creates.
+    pub collections: &'static [&'static str],
+}
+
+/// Every migration, oldest first.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "core_ipam",
+    description: "Countries, regions, hosts, comments, audit history, quotas and allocation slot maps",
+    sqlite_up: include_str!("../sqlite/0001_core_ipam.up.sql"),
+    sqlite_down: include_str!("../sqlite/0001_core_ipam.down.sql"),
+    collections: &[
+        "continent_country_mapping",
+        "ipam_regions",
+        "ipam_region_slots",
+        "ipam_hosts",
+        "ipam_comments",
+        "ipam_audit_history",
+        "ipam_user_quotas",
+    ],
+}];
+
+/// Name of the table (collection) that records which migrations were applied.
+pub const HISTORY_TABLE: &str = "ipam_migrations";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_strictly_increasing_and_start_at_one() {
+        let versions: Vec<u32> = MIGRATIONS.iter().map(|m| m.version).collect();
+        assert_eq!(versions.first(), Some(&1));
+        assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
+    }
+
+    #[test]
+    fn every_created_table_is_dropped_by_its_rollback() {
+        for m in MIGRATIONS {
+            for table in m.collections {
+                assert!(
+                    m.sqlite_up.contains(&format!("CREATE TABLE {table} ")),
+                    "{} does not create {table}",
+                    m.name
+                );
+                assert!(
+                    m.sqlite_down.contains(&format!("DROP TABLE IF EXISTS {table};")),
+                    "{} rollback does not drop {table}",
+                    m.name
+                );
+            }
+        }
+    }
+}

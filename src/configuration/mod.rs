@@ -1,0 +1,243 @@
+//! Settings: built-in defaults ← optional TOML file ← `IPAM_*` environment variables.
+//!
+//! With nothing configured the service runs on its embedded defaults: a SQLite file in
+//! `./data`, the in-process queue and cache, and a JWT secret generated once and kept in the
+//! data directory.
+
+mod secrets;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+pub use secrets::resolve_jwt_secret;
+
+use crate::domain::QuotaDefaults;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-friendly, for terminals.
+    #[default]
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Whether rate limits are enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Switch {
+    /// Enforced.
+    #[default]
+    On,
+    /// Not enforced (benchmarks, some tests).
+    Off,
+}
+
+/// Every setting. Each field is read from the environment as `IPAM_<FIELD NAME IN CAPITALS>`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address the HTTP API listens on (`IPAM_BIND_ADDR`).
+    pub bind_addr: SocketAddr,
+    /// Directory for the embedded database, queue and generated secret (`IPAM_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `mongodb://…`; default: `ipam.db` in the data directory.
+    pub database_url: Option<SecretString>,
+    /// `redis://…` for the shared queue and cache; unset: embedded queue and in-process cache.
+    pub redis_url: Option<SecretString>,
+    /// HS256 secret (≥ 16 characters); unset: generated once into `<data_dir>/jwt_secret`.
+    pub jwt_secret: Option<SecretString>,
+    /// Absolute base URL used in links the API hands out (default `http://localhost:<port>`).
+    pub public_base_url: Option<String>,
+    /// `pretty` or `json`.
+    pub log_format: LogFormat,
+    /// `tracing` filter directive, e.g. `info` or `ipam_api=debug,info`.
+    pub log_level: String,
+    /// `on` or `off`.
+    pub rate_limits: Switch,
+    /// Core reads per user per minute.
+    pub rate_limit_core_reads: u32,
+    /// Core writes per user per minute.
+    pub rate_limit_core_writes: u32,
+    /// Enhancement endpoints per user per minute.
+    pub rate_limit_standard: u32,
+    /// Dashboard requests per user per minute.
+    pub rate_limit_dashboard: u32,
+    /// Bulk operations per user per hour.
+    pub rate_limit_bulk: u32,
+    /// Public share reads per minute, all callers together.
+    pub rate_limit_public_shares: u32,
+    /// Region limit for users without an override.
+    pub default_region_quota: u32,
+    /// Host limit for users without an override.
+    pub default_host_quota: u32,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+    /// Requests taking longer are answered with 503.
+    pub request_timeout_secs: u64,
+    /// How long shutdown waits for in-flight work.
+    pub shutdown_timeout_secs: u64,
+    /// Apply pending schema migrations at start-up.
+    pub auto_migrate: bool,
+    /// Size of the database connection pool.
+    pub database_max_connections: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let quotas = QuotaDefaults::default();
+        Self {
+            bind_addr: SocketAddr::from(([0, 0, 0, 0], 8000)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            redis_url: None,
+            jwt_secret: None,
+            public_base_url: None,
+            log_format: LogFormat::Pretty,
+            log_level: "info".into(),
+            rate_limits: Switch::On,
+            rate_limit_core_reads: 1_200,
+            rate_limit_core_writes: 600,
+            rate_limit_standard: 100,
+            rate_limit_dashboard: 60,
+            rate_limit_bulk: 10,
+            rate_limit_public_shares: 1_000,
+            default_region_quota: quotas.regions,
+            default_host_quota: quotas.hosts,
+            max_body_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            shutdown_timeout_secs: 30,
+            auto_migrate: true,
+            database_max_connections: 8,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads settings: defaults, then `config_file` (or `$IPAM_CONFIG`, or `./ipam.toml` when it
+    /// exists), then the environment.
+    pub fn load(config_file: Option<&Path>) -> anyhow::Result<Self> {
+        let file = config_file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("IPAM_CONFIG").map(PathBuf::from))
+            .or_else(|| Path::new("ipam.toml").exists().then(|| PathBuf::from("ipam.toml")));
+        let mut figment = Figment::new();
+        if let Some(file) = file {
+            anyhow::ensure!(file.exists(), "configuration file {} does not exist", file.display());
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(Env::prefixed("IPAM_").ignore(&["config", "database_url", "redis_url", "jwt_secret"]));
+        let mut settings: Self = figment.extract().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        // figment parses environment values (a numeric secret would become a number and a
+        // leading zero would be lost), so the secret-bearing strings are taken verbatim.
+        for (var, field) in [
+            ("IPAM_DATABASE_URL", &mut settings.database_url),
+            ("IPAM_REDIS_URL", &mut settings.redis_url),
+            ("IPAM_JWT_SECRET", &mut settings.jwt_secret),
+        ] {
+            if let Ok(value) = std::env::var(var) {
+                *field = (!value.is_empty()).then(|| SecretString::from(value));
+            }
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if let Some(secret) = &self.jwt_secret {
+            anyhow::ensure!(
+                secret.expose_secret().chars().count() >= 16,
+                "IPAM_JWT_SECRET must be at least 16 characters"
+            );
+        }
+        if let Some(url) = &self.public_base_url {
+            anyhow::ensure!(
+                url.starts_with("http://") || url.starts_with("https://"),
+                "IPAM_PUBLIC_BASE_URL must start with http:// or https://"
+            );
+        }
+        anyhow::ensure!(self.max_body_bytes >= 1024, "IPAM_MAX_BODY_BYTES must be at least 1024");
+        anyhow::ensure!(self.database_max_connections >= 1, "IPAM_DATABASE_MAX_CONNECTIONS must be at least 1");
+        Ok(())
+    }
+
+    /// The database URL in force.
+    pub fn database_url(&self) -> SecretString {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => SecretString::from(format!("sqlite://{}?mode=rwc", self.data_dir.join("ipam.db").display())),
+        }
+    }
+
+    /// The base of absolute links, without a trailing slash.
+    pub fn public_base_url(&self, port: u16) -> String {
+        match &self.public_base_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://localhost:{port}"),
+        }
+    }
+
+    /// Quota limits for users without an override.
+    pub fn quota_defaults(&self) -> QuotaDefaults {
+        QuotaDefaults { regions: self.default_region_quota, hosts: self.default_host_quota }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("IPAM_BIND_ADDR", "127.0.0.1:9000");
+            jail.set_env("IPAM_RATE_LIMITS", "off");
+            jail.set_env("IPAM_JWT_SECRET", "012345678901234567890");
+            jail.set_env("IPAM_LOG_FORMAT", "json");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.bind_addr.port(), 9000);
+            assert_eq!(s.rate_limits, Switch::Off);
+            assert_eq!(s.jwt_secret.unwrap().expose_secret(), "012345678901234567890");
+            assert_eq!(s.log_format, LogFormat::Json);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_config_file_sits_between_defaults_and_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("ipam.toml", "data_dir = \"/srv/ipam\"\nrate_limit_bulk = 3\n")?;
+            jail.set_env("IPAM_RATE_LIMIT_BULK", "7");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.data_dir, PathBuf::from("/srv/ipam"));
+            assert_eq!(s.rate_limit_bulk, 7);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn short_secrets_and_bad_urls_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("IPAM_JWT_SECRET", "short");
+            assert!(Settings::load(None).is_err());
+            jail.set_env("IPAM_JWT_SECRET", "long-enough-secret-value");
+            jail.set_env("IPAM_PUBLIC_BASE_URL", "ftp://x");
+            assert!(Settings::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_default_database_lives_in_the_data_directory() {
+        let s = Settings { data_dir: PathBuf::from("/tmp/x"), ..Settings::default() };
+        assert_eq!(s.database_url().expose_secret(), "sqlite:///tmp/x/ipam.db?mode=rwc");
+        assert_eq!(s.public_base_url(8000), "http://localhost:8000");
+    }
+}

@@ -1,0 +1,168 @@
+//! Identifiers. Resource ids are server-generated ULIDs (26 characters, time-ordered), the same
+//! format on every backend; user ids and usernames come from the bearer token.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! ulid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A fresh, time-ordered id.
+            pub fn generate() -> Self {
+                Self(ulid::Ulid::generate().to_string())
+            }
+
+            /// Parses an id given by a client; `None` when it cannot be one of ours.
+            pub fn parse(raw: &str) -> Option<Self> {
+                ulid::Ulid::from_string(raw.trim()).ok().map(|u| Self(u.to_string()))
+            }
+
+            /// Rebuilds an id read back from storage (trusted).
+            pub fn from_stored(raw: String) -> Self {
+                Self(raw)
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+ulid_id!(
+    /// Identifies a region (`10.X.Y.0/24`).
+    RegionId
+);
+ulid_id!(
+    /// Identifies a host (`10.X.Y.Z`).
+    HostId
+);
+ulid_id!(
+    /// Identifies an audit event.
+    AuditId
+);
+ulid_id!(
+    /// Identifies a comment.
+    CommentId
+);
+
+/// The caller's user id (the token's `sub`): 1..=128 visible characters, no whitespace.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(String);
+
+impl UserId {
+    /// Parses a user id.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let ok = !raw.is_empty()
+            && raw.chars().count() <= 128
+            && raw.chars().all(|c| c.is_ascii_graphic() || (!c.is_ascii() && !c.is_control() && !c.is_whitespace()));
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err("must be 1 to 128 visible characters without spaces".into())
+        }
+    }
+
+    /// Rebuilds a user id read back from storage (trusted).
+    pub fn from_stored(raw: String) -> Self {
+        Self(raw)
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The caller's username (the token's `username`): 1..=100 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Username(String);
+
+impl Username {
+    /// Parses a username.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.chars().count() > 100 || trimmed.chars().any(char::is_control) {
+            Err("must be 1 to 100 characters without control characters".into())
+        } else {
+            Ok(Self(trimmed.to_owned()))
+        }
+    }
+
+    /// Rebuilds a username read back from storage (trusted).
+    pub fn from_stored(raw: String) -> Self {
+        Self(raw)
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_parse_back_to_themselves() {
+        let id = RegionId::generate();
+        assert_eq!(RegionId::parse(id.as_str()), Some(id.clone()));
+        assert_eq!(RegionId::parse(&id.as_str().to_lowercase()), Some(id));
+    }
+
+    #[test]
+    fn foreign_id_formats_are_rejected() {
+        for raw in ["", "abc", "507f1f77bcf86cd799439011", "preview-next", "01ARZ3NDEKTSV4RRFFQ69G5FA!"] {
+            assert_eq!(HostId::parse(raw), None, "{raw}");
+        }
+    }
+
+    #[test]
+    fn user_ids_reject_whitespace_and_overlong_values() {
+        assert!(UserId::parse("u1").is_ok());
+        assert!(UserId::parse("507f1f77bcf86cd799439011").is_ok());
+        assert!(UserId::parse("").is_err());
+        assert!(UserId::parse("a b").is_err());
+        assert!(UserId::parse(&"x".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn usernames_are_trimmed() {
+        assert_eq!(Username::parse("  alice ").unwrap().as_str(), "alice");
+        assert!(Username::parse("   ").is_err());
+    }
+}

@@ -1,0 +1,33 @@
+//! Domain types: every constrained value is a newtype built by a parser at the edge
+//! ("parse, don't validate"), plus the aggregates (regions, hosts, audit events, quotas).
+
+pub mod address;
+pub mod audit;
+pub mod comment;
+pub mod country;
+pub mod host;
+pub mod ids;
+pub mod paging;
+pub mod quota;
+pub mod region;
+pub mod slots;
+pub mod status;
+pub mod tags;
+pub mod text;
+
+pub use address::{Cidr, OctetRange, TenAddress};
+pub use audit::{AuditAction, AuditEvent, AuditResource, FieldChange};
+pub use comment::{Comment, CommentTarget};
+pub use country::{Country, CountryCatalog, CountryCode};
+pub use host::{Host, HostDetails, HostPatch, NewHost};
+pub use ids::{AuditId, CommentId, HostId, RegionId, UserId, Username};
+pub use paging::{Page, PageRequest};
+pub use quota::{QuotaDefaults, QuotaPatch, QuotaUsage};
+pub use region::{NewRegion, Region, RegionPatch};
+pub use slots::SlotMap;
+pub use status::{DeviceType, HostStatus, RegionStatus};
+pub use tags::{TagFilter, Tags};
+pub use text::{
+    Application, CommentText, CostCenter, Description, Hostname, HostnamePrefix, Notes, OsType,
+    OwnerLabel, Purpose, Reason, RegionName, SearchText,
+};

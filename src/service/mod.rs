@@ -1,0 +1,70 @@
+//! The use cases every front end calls. Inputs arrive as domain types (parsed at the edge);
+//! the service resolves references (countries), applies the rules that need no transaction
+//! (reserved countries, permissions on ownership), and delegates each unit of work to the store.
+
+mod audit;
+mod comments;
+mod countries;
+mod hosts;
+mod interpret;
+mod quotas;
+mod regions;
+mod search;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+pub use countries::{CountryUtilization, XUsage};
+pub use hosts::{BatchRequest, BulkLookupItem, HostQuery};
+pub use interpret::{Interpretation, InterpretationStatus};
+pub use quotas::QuotaView;
+pub use regions::{NextHost, NextRegion, RegionQuery, RegionUtilization};
+pub use search::{SearchKind, SearchQuery};
+
+use crate::clock::SharedClock;
+use crate::domain::{CountryCatalog, QuotaDefaults};
+use crate::error::Result;
+use crate::storage::Store;
+
+/// The IPAM application service.
+pub struct Ipam {
+    store: Arc<dyn Store>,
+    catalog: CountryCatalog,
+    clock: SharedClock,
+    quotas: QuotaDefaults,
+}
+
+impl std::fmt::Debug for Ipam {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ipam").field("backend", &self.store.backend()).finish_non_exhaustive()
+    }
+}
+
+impl Ipam {
+    /// Builds the service, loading the country table from the store.
+    pub async fn new(store: Arc<dyn Store>, clock: SharedClock, quotas: QuotaDefaults) -> Result<Self> {
+        let catalog = CountryCatalog::new(store.countries().await?);
+        Ok(Self { store, catalog, clock, quotas })
+    }
+
+    /// The store (for health checks and jobs).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The country table.
+    pub fn catalog(&self) -> &CountryCatalog {
+        &self.catalog
+    }
+
+    /// Quota limits for users without an override.
+    pub fn quota_defaults(&self) -> QuotaDefaults {
+        self.quotas
+    }
+
+    /// The current time according to the service's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,264 @@
+//! The storage seam: one trait per aggregate, implemented by every backend.
+//!
+//! Mutations are whole units of work: each method validates the state it depends on, applies
+//! the change and records its audit event atomically, so callers never see half a change.
+//! Address choice happens inside the unit of work (the backend reads the occupancy bitmaps and
+//! reservations and claims the lowest free slot), and the database's unique constraints stay
+//! the final arbiter: a backend that loses a race retries or reports `Conflict`.
+
+pub mod filters;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
+
+pub use filters::{AuditFilter, HostFilter, RegionFilter, SearchFilter, SearchHit, TimeRange};
+
+use crate::auth::Actor;
+use crate::configuration::Settings;
+use crate::domain::{
+    AuditEvent, AuditId, Comment, CommentTarget, Country, Host, HostDetails, HostId, HostPatch, Hostname,
+    HostnamePrefix, NewRegion, OwnerLabel, Page, PageRequest, QuotaDefaults, QuotaPatch, QuotaUsage, Reason,
+    Region, RegionId, RegionPatch, Tags, TenAddress, UserId,
+};
+use crate::error::Result;
+
+/// Allocate the lowest free region of a country.
+#[derive(Debug, Clone, Copy)]
+pub struct AllocateRegion<'a> {
+    /// Who asks (and whose namespace).
+    pub actor: &'a Actor,
+    /// Target country (not reserved).
+    pub country: &'a Country,
+    /// Fields of the new region.
+    pub region: &'a NewRegion,
+    /// Quota limits for users without an override.
+    pub quotas: QuotaDefaults,
+    /// Creation time.
+    pub now: DateTime<Utc>,
+}
+
+/// How the hosts of an allocation are named.
+#[derive(Debug, Clone, Copy)]
+pub enum HostNames<'a> {
+    /// One host with this name.
+    One(&'a Hostname),
+    /// `count` hosts named `{prefix}-{NNN}`, numbered after the highest such name in the region.
+    Batch {
+        /// Name prefix.
+        prefix: &'a HostnamePrefix,
+        /// How many (1..=100).
+        count: u32,
+    },
+}
+
+/// Allocate the lowest free host addresses of a region (all or nothing).
+#[derive(Debug, Clone, Copy)]
+pub struct AllocateHosts<'a> {
+    /// Who asks.
+    pub actor: &'a Actor,
+    /// Parent region.
+    pub region_id: &'a RegionId,
+    /// Names.
+    pub names: HostNames<'a>,
+    /// Descriptive fields for every host.
+    pub details: &'a HostDetails,
+    /// Owner label (default: the caller's username).
+    pub owner: Option<&'a OwnerLabel>,
+    /// Tags for every host.
+    pub tags: &'a Tags,
+    /// Quota limits for users without an override.
+    pub quotas: QuotaDefaults,
+    /// Creation time.
+    pub now: DateTime<Utc>,
+}
+
+/// Outcome of retiring a region.
+#[derive(Debug, Clone)]
+pub struct RetiredRegion {
+    /// The region as it was.
+    pub region: Region,
+    /// Hosts retired with it (cascade).
+    pub hosts: Vec<Host>,
+}
+
+/// Outcome of a release attempt for one id.
+#[derive(Debug, Clone)]
+pub enum ReleaseOutcome {
+    /// Released; the host as it was.
+    Released(Host),
+    /// No such host in the caller's namespace.
+    NotFound(HostId),
+}
+
+/// Countries and per-X region counts.
+#[async_trait]
+pub trait CountryStore: Send + Sync {
+    /// The country table.
+    async fn countries(&self) -> Result<Vec<Country>>;
+    /// For each X in `lo..=hi` holding at least one of `user`'s regions: how many.
+    async fn regions_per_x(&self, user: &UserId, lo: u8, hi: u8) -> Result<Vec<(u8, u32)>>;
+}
+
+/// Regions.
+#[async_trait]
+pub trait RegionStore: Send + Sync {
+    /// Allocates the lowest free `10.X.Y.0/24` of the country (quota and names checked).
+    async fn allocate_region(&self, req: AllocateRegion<'_>) -> Result<Region>;
+    /// The block [`allocate_region`](Self::allocate_region) would pick now, if any.
+    async fn next_free_region(&self, user: &UserId, country: &Country, now: DateTime<Utc>) -> Result<Option<(u8, u8)>>;
+    /// One region.
+    async fn region(&self, user: &UserId, id: &RegionId) -> Result<Option<Region>>;
+    /// The region at `10.X.Y.0/24`.
+    async fn region_at(&self, user: &UserId, x: u8, y: u8) -> Result<Option<Region>>;
+    /// A page of regions, newest first.
+    async fn list_regions(&self, user: &UserId, filter: &RegionFilter, page: PageRequest) -> Result<Page<Region>>;
+    /// Applies a patch (audited when something changed).
+    async fn update_region(
+        &self,
+        actor: &Actor,
+        id: &RegionId,
+        patch: &RegionPatch,
+        reason: Option<&Reason>,
+        now: DateTime<Utc>,
+    ) -> Result<Region>;
+    /// Hard-deletes a region (and with `cascade` its hosts), freeing the block.
+    async fn retire_region(
+        &self,
+        actor: &Actor,
+        id: &RegionId,
+        cascade: bool,
+        reason: &Reason,
+        now: DateTime<Utc>,
+    ) -> Result<RetiredRegion>;
+}
+
+/// Hosts.
+#[async_trait]
+pub trait HostStore: Send + Sync {
+    /// Allocates hosts at the lowest free addresses of a region.
+    async fn allocate_hosts(&self, req: AllocateHosts<'_>) -> Result<Vec<Host>>;
+    /// The region and the Z [`allocate_hosts`](Self::allocate_hosts) would pick now.
+    async fn next_free_host(
+        &self,
+        user: &UserId,
+        region: &RegionId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Region, Option<u8>)>>;
+    /// One host.
+    async fn host(&self, user: &UserId, id: &HostId) -> Result<Option<Host>>;
+    /// Hosts at these addresses (missing ones are simply absent).
+    async fn hosts_at(&self, user: &UserId, addresses: &[TenAddress]) -> Result<Vec<Host>>;
+    /// A page of hosts, newest first.
+    async fn list_hosts(&self, user: &UserId, filter: &HostFilter, page: PageRequest) -> Result<Page<Host>>;
+    /// Applies a patch (audited when something changed).
+    async fn update_host(
+        &self,
+        actor: &Actor,
+        id: &HostId,
+        patch: &HostPatch,
+        reason: Option<&Reason>,
+        now: DateTime<Utc>,
+    ) -> Result<Host>;
+    /// Hard-deletes hosts, freeing their addresses; one outcome per distinct id.
+    async fn release_hosts(
+        &self,
+        actor: &Actor,
+        ids: &[HostId],
+        reason: &Reason,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ReleaseOutcome>>;
+}
+
+/// Comments.
+#[async_trait]
+pub trait CommentStore: Send + Sync {
+    /// Adds a comment (audited); `NotFound` when the target is not the caller's.
+    async fn add_comment(&self, actor: &Actor, comment: &Comment) -> Result<()>;
+    /// A page of a target's comments, newest first; `None` when the target does not exist.
+    async fn comments(&self, user: &UserId, target: &CommentTarget, page: PageRequest) -> Result<Option<Page<Comment>>>;
+}
+
+/// The audit trail (append-only).
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// A page of events, newest first.
+    async fn audit_events(&self, user: &UserId, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditEvent>>;
+    /// One event.
+    async fn audit_event(&self, user: &UserId, id: &AuditId) -> Result<Option<AuditEvent>>;
+}
+
+/// Quotas.
+#[async_trait]
+pub trait QuotaStore: Send + Sync {
+    /// A user's usage (zero usage when they never allocated).
+    async fn quota(&self, user: &UserId) -> Result<QuotaUsage>;
+    /// Every user with a quota record, ordered by user id.
+    async fn quotas(&self, page: PageRequest) -> Result<Page<QuotaUsage>>;
+    /// Changes a user's limits (audited in their namespace).
+    async fn update_quota(&self, actor: &Actor, user: &UserId, patch: &QuotaPatch, now: DateTime<Utc>)
+    -> Result<QuotaUsage>;
+}
+
+/// Search across regions and hosts.
+#[async_trait]
+pub trait SearchStore: Send + Sync {
+    /// A page of matches of both kinds, newest first, with the real total.
+    async fn search(&self, user: &UserId, filter: &SearchFilter, page: PageRequest) -> Result<Page<SearchHit>>;
+}
+
+/// A complete storage backend.
+#[async_trait]
+pub trait Store:
+    CountryStore + RegionStore + HostStore + CommentStore + AuditStore + QuotaStore + SearchStore
+{
+    /// Short backend name for health output, e.g. `sqlite`.
+    fn backend(&self) -> &'static str;
+    /// Checks the database answers.
+    async fn ping(&self) -> Result<()>;
+}
+
+fn check_url(url: &str) -> anyhow::Result<()> {
+    if url.starts_with("sqlite:") {
+        Ok(())
+    } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
+        anyhow::bail!("the MongoDB backend is not available in this build yet; use a sqlite:// IPAM_DATABASE_URL")
+    } else {
+        anyhow::bail!("IPAM_DATABASE_URL must start with sqlite:// or mongodb://")
+    }
+}
+
+/// Applies pending migrations (`ipam migrate`); returns the backend name and what was applied.
+pub async fn apply_migrations(settings: &Settings) -> anyhow::Result<(&'static str, Vec<sqlite::migrate::Applied>)> {
+    let url = settings.database_url();
+    check_url(url.expose_secret())?;
+    let store = sqlite::SqliteStore::connect(url.expose_secret(), 1).await?;
+    Ok(("sqlite", store.prepare().await?))
+}
+
+/// Every migration and whether it is applied (`ipam migrate --status`).
+pub async fn migration_status(settings: &Settings) -> anyhow::Result<(&'static str, Vec<sqlite::migrate::MigrationState>)> {
+    let url = settings.database_url();
+    check_url(url.expose_secret())?;
+    let store = sqlite::SqliteStore::connect(url.expose_secret(), 1).await?;
+    Ok(("sqlite", sqlite::migrate::status(store.pool()).await?))
+}
+
+/// Opens the store named by `IPAM_DATABASE_URL`, applying migrations when `auto_migrate` is on.
+pub async fn open(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let url = settings.database_url();
+    let url = url.expose_secret();
+    check_url(url)?;
+    {
+        let store = sqlite::SqliteStore::connect(url, settings.database_max_connections).await?;
+        if settings.auto_migrate {
+            store.prepare().await?;
+        } else if sqlite::migrate::status(store.pool()).await?.iter().any(|m| m.applied_at.is_none()) {
+            anyhow::bail!("the database schema is not up to date: run `ipam migrate` (or set IPAM_AUTO_MIGRATE=true)");
+        }
+        Ok(Arc::new(store))
+    }
+}

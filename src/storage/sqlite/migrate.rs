@@ -1,0 +1,103 @@
+//! Applies the versioned schema from `ipam-migrations` and records each step in
+//! `ipam_migrations`. Safe to run from several processes at once: each migration is checked and
+//! applied inside one `BEGIN IMMEDIATE` transaction.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use ipam_migrations::{HISTORY_TABLE, MIGRATIONS, Migration};
+use sqlx::{AssertSqlSafe, Row, SqlitePool};
+
+use super::rows::{parse_ts, ts};
+
+/// A migration applied by this run.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// The migration.
+    pub migration: Migration,
+    /// How long it took.
+    pub duration_ms: u64,
+}
+
+/// The state of one migration.
+#[derive(Debug, Clone)]
+pub struct MigrationState {
+    /// The migration.
+    pub migration: Migration,
+    /// When it was (last) applied, if it is in force.
+    pub applied_at: Option<DateTime<Utc>>,
+}
+
+const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS ipam_migrations (
+    version        INTEGER PRIMARY KEY NOT NULL,
+    name           TEXT NOT NULL,
+    description    TEXT NOT NULL,
+    applied_at     TEXT,
+    rolled_back_at TEXT,
+    duration_ms    INTEGER NOT NULL DEFAULT 0
+)";
+
+async fn ensure_history(pool: &SqlitePool) -> anyhow::Result<()> {
+    debug_assert_eq!(HISTORY_TABLE, "ipam_migrations");
+    sqlx::query(CREATE_HISTORY).execute(pool).await?;
+    Ok(())
+}
+
+/// Applies every migration not yet in force, oldest first.
+pub async fn apply_pending(pool: &SqlitePool) -> anyhow::Result<Vec<Applied>> {
+    ensure_history(pool).await?;
+    let mut applied = Vec::new();
+    for m in MIGRATIONS {
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let in_force: Option<i64> = sqlx::query_scalar(
+            "SELECT version FROM ipam_migrations WHERE version = ?1 AND applied_at IS NOT NULL AND rolled_back_at IS NULL",
+        )
+        .bind(i64::from(m.version))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if in_force.is_some() {
+            continue;
+        }
+        let started = Instant::now();
+        sqlx::raw_sql(AssertSqlSafe(m.sqlite_up)).execute(&mut *tx).await.map_err(|e| {
+            anyhow::anyhow!("migration {} ({}) failed: {e}", m.version, m.name)
+        })?;
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        sqlx::query(
+            "INSERT INTO ipam_migrations (version, name, description, applied_at, rolled_back_at, duration_ms)
+             VALUES (?1, ?2, ?3, ?4, NULL, ?5)
+             ON CONFLICT (version) DO UPDATE SET applied_at = excluded.applied_at, rolled_back_at = NULL,
+                 duration_ms = excluded.duration_ms",
+        )
+        .bind(i64::from(m.version))
+        .bind(m.name)
+        .bind(m.description)
+        .bind(ts(Utc::now()))
+        .bind(i64::try_from(duration_ms).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::info!(version = m.version, name = m.name, duration_ms, "applied migration");
+        applied.push(Applied { migration: *m, duration_ms });
+    }
+    Ok(applied)
+}
+
+/// Every known migration and whether it is in force.
+pub async fn status(pool: &SqlitePool) -> anyhow::Result<Vec<MigrationState>> {
+    ensure_history(pool).await?;
+    let rows = sqlx::query("SELECT version, applied_at FROM ipam_migrations WHERE rolled_back_at IS NULL")
+        .fetch_all(pool)
+        .await?;
+    let mut states = Vec::new();
+    for m in MIGRATIONS {
+        let applied_at = rows
+            .iter()
+            .find(|r| r.get::<i64, _>("version") == i64::from(m.version))
+            .and_then(|r| r.get::<Option<String>, _>("applied_at"))
+            .map(|t| parse_ts(&t))
+            .transpose()?;
+        states.push(MigrationState { migration: *m, applied_at });
+    }
+    Ok(states)
+}
