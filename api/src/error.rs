@@ -122,12 +122,9 @@ impl ApiError {
                 format!("rate limit of {limit} requests per {per} exceeded; retry in {retry_after} s"),
                 obj(json!({ "retry_after": retry_after, "limit": limit, "per": per })),
             ),
-            Self::PayloadTooLarge(max) => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                self.to_string(),
-                obj(json!({ "max_bytes": max })),
-            ),
+            Self::PayloadTooLarge(max) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", self.to_string(), obj(json!({ "max_bytes": max })))
+            }
             Self::NoRoute(_) => (StatusCode::NOT_FOUND, "not_found", self.to_string(), Map::new()),
             Self::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -151,8 +148,7 @@ impl IntoResponse for ApiError {
             tracing::error!(error.message = %e, error.cause_chain = ?e, "request failed");
         }
         let (status, code, message, details) = self.parts();
-        let mut response =
-            (status, Json(ErrorBody { success: false, error: code, message, details })).into_response();
+        let mut response = (status, Json(ErrorBody { success: false, error: code, message, details })).into_response();
         if let Self::RateLimited { retry_after, .. } = self {
             if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);

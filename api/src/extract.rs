@@ -7,10 +7,10 @@ use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use ipam_core::IpamError;
 use ipam_core::domain::{HostId, PageRequest, RegionId, TagFilter};
 use ipam_core::error::FieldErrors;
 use ipam_core::storage::TimeRange;
-use ipam_core::IpamError;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 
@@ -142,7 +142,12 @@ impl QueryParser {
     }
 
     /// Parses an optional value with `parse`.
-    pub(crate) fn opt<T>(&mut self, field: &str, raw: Option<&String>, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+    pub(crate) fn opt<T>(
+        &mut self,
+        field: &str,
+        raw: Option<&String>,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
         let raw = raw?;
         self.errors.check(field, parse(raw))
     }
@@ -192,10 +197,9 @@ impl QueryParser {
                         self.errors.add(key.clone(), e);
                     }
                 }
-                None => self.errors.add(
-                    shorten(key),
-                    format!("is not a supported query parameter (supported: {allowed}, tag.<key>)"),
-                ),
+                None => self
+                    .errors
+                    .add(shorten(key), format!("is not a supported query parameter (supported: {allowed}, tag.<key>)")),
             }
         }
         filter

@@ -56,8 +56,14 @@ struct ClassLimiter {
 impl ClassLimiter {
     fn new(limit: u32, period: Duration, per: &'static str) -> Self {
         let n = NonZeroU32::new(limit.max(1)).unwrap_or(NonZeroU32::MIN);
-        let quota = Quota::with_period(period / n.get()).map(|q| q.allow_burst(n)).unwrap_or_else(|| Quota::per_second(n));
-        Self { limiter: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(), limit: n.get(), period, per }
+        let quota =
+            Quota::with_period(period / n.get()).map(|q| q.allow_burst(n)).unwrap_or_else(|| Quota::per_second(n));
+        Self {
+            limiter: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
+            limit: n.get(),
+            period,
+            per,
+        }
     }
 }
 
@@ -112,11 +118,19 @@ impl RateLimits {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 let used = c.limit.saturating_sub(remaining);
-                Ok(Some(Budget { limit: c.limit, remaining, reset_secs: (interval * used).as_secs_f64().ceil() as u64 }))
+                Ok(Some(Budget {
+                    limit: c.limit,
+                    remaining,
+                    reset_secs: (interval * used).as_secs_f64().ceil() as u64,
+                }))
             }
             Err(not_until) => {
                 let wait = not_until.wait_time_from(c.limiter.clock().now());
-                Err(ApiError::RateLimited { retry_after: wait.as_secs_f64().ceil().max(1.0) as u64, limit: c.limit, per: c.per })
+                Err(ApiError::RateLimited {
+                    retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
+                    limit: c.limit,
+                    per: c.per,
+                })
             }
         }
     }

@@ -59,11 +59,7 @@ mod tests {
     fn every_created_table_is_dropped_by_its_rollback() {
         for m in MIGRATIONS {
             for table in m.collections {
-                assert!(
-                    m.sqlite_up.contains(&format!("CREATE TABLE {table} ")),
-                    "{} does not create {table}",
-                    m.name
-                );
+                assert!(m.sqlite_up.contains(&format!("CREATE TABLE {table} ")), "{} does not create {table}", m.name);
                 assert!(
                     m.sqlite_down.contains(&format!("DROP TABLE IF EXISTS {table};")),
                     "{} rollback does not drop {table}",

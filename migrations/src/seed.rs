@@ -17,13 +17,7 @@ pub struct CountrySeed {
     pub is_reserved: bool,
 }
 
-const fn c(
-    code: &'static str,
-    name: &'static str,
-    continent: &'static str,
-    x_start: u8,
-    x_end: u8,
-) -> CountrySeed {
+const fn c(code: &'static str, name: &'static str, continent: &'static str, x_start: u8, x_end: u8) -> CountrySeed {
     CountrySeed { code, name, continent, x_start, x_end, is_reserved: false }
 }
 
@@ -46,14 +40,7 @@ pub const COUNTRY_SEED: &[CountrySeed] = &[
     c("BRA", "Brazil", "South America", 168, 177),
     c("CHL", "Chile", "South America", 178, 187),
     c("AUS", "Australia", "Australia", 188, 207),
-    CountrySeed {
-        code: "ZZZ",
-        name: "Future Use",
-        continent: "Reserved",
-        x_start: 208,
-        x_end: 255,
-        is_reserved: true,
-    },
+    CountrySeed { code: "ZZZ", name: "Future Use", continent: "Reserved", x_start: 208, x_end: 255, is_reserved: true },
 ];
 
 #[cfg(test)]

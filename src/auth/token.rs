@@ -84,17 +84,15 @@ impl TokenKeys {
     /// Verifies a token and returns the caller it names. Unknown permission names are ignored,
     /// so a newer issuer's extra permissions do not lock anyone out.
     pub fn verify(&self, token: &str) -> Result<Actor, TokenError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
-            match e.kind() {
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 ErrorKind::MissingRequiredClaim(c) => TokenError::BadClaim(format!("'{c}' claim is missing")),
                 ErrorKind::Json(_) => TokenError::BadClaim("claims are malformed".into()),
                 _ => TokenError::Invalid,
-            }
-        })?;
+            })?;
         let c = data.claims;
-        let user_id =
-            UserId::parse(&c.sub).map_err(|e| TokenError::BadClaim(format!("'sub' claim {e}")))?;
+        let user_id = UserId::parse(&c.sub).map_err(|e| TokenError::BadClaim(format!("'sub' claim {e}")))?;
         let username =
             Username::parse(&c.username).map_err(|e| TokenError::BadClaim(format!("'username' claim {e}")))?;
         let granted: Vec<Permission> = c.permissions.iter().filter_map(|p| Permission::parse(p)).collect();

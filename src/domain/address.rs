@@ -18,10 +18,8 @@ pub struct TenAddress {
 impl TenAddress {
     /// Parses dotted-quad text such as `10.5.23.7`.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let ip: Ipv4Addr = raw
-            .trim()
-            .parse()
-            .map_err(|_| format!("'{}' is not an IPv4 address (expected 10.X.Y.Z)", shorten(raw)))?;
+        let ip: Ipv4Addr =
+            raw.trim().parse().map_err(|_| format!("'{}' is not an IPv4 address (expected 10.X.Y.Z)", shorten(raw)))?;
         let [a, x, y, z] = ip.octets();
         if a != 10 {
             return Err(format!("{ip} is outside 10.0.0.0/8"));

@@ -76,11 +76,7 @@ impl UserId {
         let ok = !raw.is_empty()
             && raw.chars().count() <= 128
             && raw.chars().all(|c| c.is_ascii_graphic() || (!c.is_ascii() && !c.is_control() && !c.is_whitespace()));
-        if ok {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err("must be 1 to 128 visible characters without spaces".into())
-        }
+        if ok { Ok(Self(raw.to_owned())) } else { Err("must be 1 to 128 visible characters without spaces".into()) }
     }
 
     /// Rebuilds a user id read back from storage (trusted).

@@ -28,6 +28,6 @@ pub use slots::SlotMap;
 pub use status::{DeviceType, HostStatus, RegionStatus};
 pub use tags::{TagFilter, Tags};
 pub use text::{
-    Application, CommentText, CostCenter, Description, Hostname, HostnamePrefix, Notes, OsType,
-    OwnerLabel, Purpose, Reason, RegionName, SearchText,
+    Application, CommentText, CostCenter, Description, Hostname, HostnamePrefix, Notes, OsType, OwnerLabel, Purpose,
+    Reason, RegionName, SearchText,
 };

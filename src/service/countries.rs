@@ -89,4 +89,3 @@ pub(super) fn unknown_continent(ipam: &Ipam, name: &str) -> IpamError {
         format!("unknown continent '{}'; one of: {}", name.trim(), ipam.catalog.continents().join(", ")),
     )
 }
-

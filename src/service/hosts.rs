@@ -129,7 +129,13 @@ impl Ipam {
     }
 
     /// Changes a host's fields.
-    pub async fn update_host(&self, actor: &Actor, id: &HostId, patch: &HostPatch, reason: Option<&Reason>) -> Result<Host> {
+    pub async fn update_host(
+        &self,
+        actor: &Actor,
+        id: &HostId,
+        patch: &HostPatch,
+        reason: Option<&Reason>,
+    ) -> Result<Host> {
         if patch.is_empty() {
             return Err(IpamError::invalid(
                 "body",

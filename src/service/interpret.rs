@@ -55,7 +55,9 @@ impl Ipam {
             .cloned()
             .ok_or_else(|| IpamError::internal(format!("no country covers X = {}", address.x)))?;
         let (status, message) = match (&region, &host) {
-            (_, Some(h)) => (InterpretationStatus::FullyAllocated, format!("{address} is allocated to host '{}'", h.hostname)),
+            (_, Some(h)) => {
+                (InterpretationStatus::FullyAllocated, format!("{address} is allocated to host '{}'", h.hostname))
+            }
             (Some(r), None) => {
                 let message = match address.z {
                     0 => format!("{address} is the network address of region {}", r.cidr()),

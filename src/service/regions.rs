@@ -6,8 +6,8 @@ use super::Ipam;
 use crate::auth::Actor;
 use crate::domain::country::HOSTS_PER_REGION;
 use crate::domain::{
-    Country, NewRegion, OwnerLabel, Page, PageRequest, Reason, Region, RegionId, RegionPatch, RegionStatus,
-    SearchText, TagFilter,
+    Country, NewRegion, OwnerLabel, Page, PageRequest, Reason, Region, RegionId, RegionPatch, RegionStatus, SearchText,
+    TagFilter,
 };
 use crate::error::{ConflictKind, IpamError, Result};
 use crate::storage::{AllocateRegion, RegionFilter, RetiredRegion, TimeRange};
@@ -60,7 +60,11 @@ pub struct NextHost {
 
 impl Ipam {
     /// Resolves `country` / `continent` filter values into the matching countries.
-    pub(super) fn countries_matching(&self, country: Option<&str>, continent: Option<&str>) -> Result<Option<Vec<&Country>>> {
+    pub(super) fn countries_matching(
+        &self,
+        country: Option<&str>,
+        continent: Option<&str>,
+    ) -> Result<Option<Vec<&Country>>> {
         let mut selected: Option<Vec<&Country>> = None;
         if let Some(key) = country {
             let c = self
@@ -142,7 +146,13 @@ impl Ipam {
     }
 
     /// Retires (hard-deletes) a region, with `cascade` also its hosts.
-    pub async fn retire_region(&self, actor: &Actor, id: &RegionId, reason: &Reason, cascade: bool) -> Result<RetiredRegion> {
+    pub async fn retire_region(
+        &self,
+        actor: &Actor,
+        id: &RegionId,
+        reason: &Reason,
+        cascade: bool,
+    ) -> Result<RetiredRegion> {
         self.store.retire_region(actor, id, cascade, reason, self.now()).await
     }
 

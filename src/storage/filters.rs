@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    AuditAction, AuditResource, CountryCode, DeviceType, Host, HostStatus, OctetRange, OwnerLabel, Region,
-    RegionId, RegionStatus, SearchText, TagFilter,
+    AuditAction, AuditResource, CountryCode, DeviceType, Host, HostStatus, OctetRange, OwnerLabel, Region, RegionId,
+    RegionStatus, SearchText, TagFilter,
 };
 
 /// An inclusive time window on creation time (either end open).

@@ -21,8 +21,8 @@ use crate::auth::Actor;
 use crate::configuration::Settings;
 use crate::domain::{
     AuditEvent, AuditId, Comment, CommentTarget, Country, Host, HostDetails, HostId, HostPatch, Hostname,
-    HostnamePrefix, NewRegion, OwnerLabel, Page, PageRequest, QuotaDefaults, QuotaPatch, QuotaUsage, Reason,
-    Region, RegionId, RegionPatch, Tags, TenAddress, UserId,
+    HostnamePrefix, NewRegion, OwnerLabel, Page, PageRequest, QuotaDefaults, QuotaPatch, QuotaUsage, Reason, Region,
+    RegionId, RegionPatch, Tags, TenAddress, UserId,
 };
 use crate::error::Result;
 
@@ -179,7 +179,8 @@ pub trait CommentStore: Send + Sync {
     /// Adds a comment (audited); `NotFound` when the target is not the caller's.
     async fn add_comment(&self, actor: &Actor, comment: &Comment) -> Result<()>;
     /// A page of a target's comments, newest first; `None` when the target does not exist.
-    async fn comments(&self, user: &UserId, target: &CommentTarget, page: PageRequest) -> Result<Option<Page<Comment>>>;
+    async fn comments(&self, user: &UserId, target: &CommentTarget, page: PageRequest)
+    -> Result<Option<Page<Comment>>>;
 }
 
 /// The audit trail (append-only).
@@ -199,8 +200,13 @@ pub trait QuotaStore: Send + Sync {
     /// Every user with a quota record, ordered by user id.
     async fn quotas(&self, page: PageRequest) -> Result<Page<QuotaUsage>>;
     /// Changes a user's limits (audited in their namespace).
-    async fn update_quota(&self, actor: &Actor, user: &UserId, patch: &QuotaPatch, now: DateTime<Utc>)
-    -> Result<QuotaUsage>;
+    async fn update_quota(
+        &self,
+        actor: &Actor,
+        user: &UserId,
+        patch: &QuotaPatch,
+        now: DateTime<Utc>,
+    ) -> Result<QuotaUsage>;
 }
 
 /// Search across regions and hosts.
@@ -212,9 +218,7 @@ pub trait SearchStore: Send + Sync {
 
 /// A complete storage backend.
 #[async_trait]
-pub trait Store:
-    CountryStore + RegionStore + HostStore + CommentStore + AuditStore + QuotaStore + SearchStore
-{
+pub trait Store: CountryStore + RegionStore + HostStore + CommentStore + AuditStore + QuotaStore + SearchStore {
     /// Short backend name for health output, e.g. `sqlite`.
     fn backend(&self) -> &'static str;
     /// Checks the database answers.
@@ -240,7 +244,9 @@ pub async fn apply_migrations(settings: &Settings) -> anyhow::Result<(&'static s
 }
 
 /// Every migration and whether it is applied (`ipam migrate --status`).
-pub async fn migration_status(settings: &Settings) -> anyhow::Result<(&'static str, Vec<sqlite::migrate::MigrationState>)> {
+pub async fn migration_status(
+    settings: &Settings,
+) -> anyhow::Result<(&'static str, Vec<sqlite::migrate::MigrationState>)> {
     let url = settings.database_url();
     check_url(url.expose_secret())?;
     let store = sqlite::SqliteStore::connect(url.expose_secret(), 1).await?;

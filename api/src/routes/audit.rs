@@ -1,7 +1,5 @@
 //! The audit trail: `/ipam/audit` and the per-resource histories.
 
-
-
 use axum::Json;
 use axum::extract::{Path, State};
 use ipam_core::domain::{AuditAction, AuditId, AuditResource, OctetRange, PageRequest};
@@ -131,4 +129,3 @@ async fn host_history(
     let events = s.ipam.resource_history(&actor, AuditResource::Host, id.as_str(), page(&q)?).await?;
     Ok(Json(PageResponse::from_page(events, AuditEventResponse::from)))
 }
-

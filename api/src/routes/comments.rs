@@ -74,7 +74,12 @@ pub(crate) struct CommentListParams {
     page_size: Option<String>,
 }
 
-async fn add(s: AppState, actor: ipam_core::auth::Actor, target: CommentTarget, body: CommentRequest) -> ApiResult<Response> {
+async fn add(
+    s: AppState,
+    actor: ipam_core::auth::Actor,
+    target: CommentTarget,
+    body: CommentRequest,
+) -> ApiResult<Response> {
     let text = CommentText::parse(&body.comment_text).map_err(|e| ApiError::invalid("comment_text", e))?;
     let location = format!("/ipam/{}s/{}/comments", target.kind(), target.id());
     let comment = s.ipam.add_comment(&actor, target, text).await?;

@@ -2,8 +2,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use ipam_core::domain::{Country, PageRequest};
 use ipam_core::domain::Page;
+use ipam_core::domain::{Country, PageRequest};
 use ipam_core::service::CountryUtilization;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -19,10 +19,7 @@ use crate::extract::{AppJson, AppQuery, QueryParser, shorten};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(my_quota))
-        .routes(routes!(list_quotas))
-        .routes(routes!(get_quota, update_quota))
+    OpenApiRouter::new().routes(routes!(my_quota)).routes(routes!(list_quotas)).routes(routes!(get_quota, update_quota))
 }
 
 /// Usage against one limit.
@@ -135,7 +132,11 @@ fn user(raw: &str) -> ApiResult<UserId> {
     params(("user_id" = String, Path, description = "User id")),
     responses((status = 200, body = QuotaResponse), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn get_quota(State(s): State<AppState>, _admin: Auth<Admin>, Path(id): Path<String>) -> ApiResult<Json<QuotaResponse>> {
+async fn get_quota(
+    State(s): State<AppState>,
+    _admin: Auth<Admin>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<QuotaResponse>> {
     Ok(Json(s.ipam.quota_of(&user(&id)?).await?.into()))
 }
 

@@ -100,7 +100,8 @@ async fn search(
             "ip_address, hostname, region_name, country, continent, status, device_type, owner, resource_type, \
              created_after, created_before, page, page_size",
         ),
-        created: p.time_range(("created_after", q.created_after.as_ref()), ("created_before", q.created_before.as_ref())),
+        created: p
+            .time_range(("created_after", q.created_after.as_ref()), ("created_before", q.created_before.as_ref())),
     };
     let page = p.page(q.page.as_ref(), q.page_size.as_ref());
     p.finish()?;

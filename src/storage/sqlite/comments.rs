@@ -12,9 +12,7 @@ use super::hosts::fetch_host;
 use super::regions::fetch_region;
 use super::rows::{CommentRow, ts};
 use crate::auth::Actor;
-use crate::domain::{
-    AuditAction, AuditEvent, Comment, CommentTarget, FieldChange, HostId, Page, PageRequest, UserId,
-};
+use crate::domain::{AuditAction, AuditEvent, Comment, CommentTarget, FieldChange, HostId, Page, PageRequest, UserId};
 use crate::error::{IpamError, Result};
 use crate::storage::CommentStore;
 
@@ -43,12 +41,14 @@ impl CommentStore for SqliteStore {
         let change = vec![FieldChange::new("comment", Value::Null, json!(c.text))];
         let event = match &c.target {
             CommentTarget::Region(id) => {
-                let (region, _) =
-                    fetch_region(&mut tx, user, id).await?.ok_or_else(|| IpamError::not_found("region", id.as_str()))?;
+                let (region, _) = fetch_region(&mut tx, user, id)
+                    .await?
+                    .ok_or_else(|| IpamError::not_found("region", id.as_str()))?;
                 AuditEvent::region(AuditAction::Comment, &region, actor, None, change, c.created_at)
             }
             CommentTarget::Host(id) => {
-                let host = fetch_host(&mut tx, user, id).await?.ok_or_else(|| IpamError::not_found("host", id.as_str()))?;
+                let host =
+                    fetch_host(&mut tx, user, id).await?.ok_or_else(|| IpamError::not_found("host", id.as_str()))?;
                 AuditEvent::host(AuditAction::Comment, &host, actor, None, change, c.created_at)
             }
         };
@@ -72,7 +72,12 @@ impl CommentStore for SqliteStore {
         Ok(())
     }
 
-    async fn comments(&self, user: &UserId, target: &CommentTarget, page: PageRequest) -> Result<Option<Page<Comment>>> {
+    async fn comments(
+        &self,
+        user: &UserId,
+        target: &CommentTarget,
+        page: PageRequest,
+    ) -> Result<Option<Page<Comment>>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         if !target_exists(&mut conn, user, target).await? {
             return Ok(None);

@@ -69,7 +69,10 @@ impl CountryStore for SqliteStore {
         .map_err(db)?;
         rows.into_iter()
             .map(|(x, n)| {
-                Ok((u8::try_from(x).map_err(|_| corrupt("x_octet"))?, u32::try_from(n).map_err(|_| corrupt("used_count"))?))
+                Ok((
+                    u8::try_from(x).map_err(|_| corrupt("x_octet"))?,
+                    u32::try_from(n).map_err(|_| corrupt("used_count"))?,
+                ))
             })
             .collect()
     }

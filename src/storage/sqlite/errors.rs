@@ -46,12 +46,16 @@ pub(super) fn db(e: sqlx::Error) -> IpamError {
 /// Maps a failed write: name clashes become `duplicate_name`, everything else is internal.
 pub(super) fn write(e: sqlx::Error) -> IpamError {
     match unique_violation(&e) {
-        Some(Unique::RegionName) => {
-            IpamError::conflict(ConflictKind::DuplicateName, "a region with this name already exists in the country", json!({}))
-        }
-        Some(Unique::Hostname) => {
-            IpamError::conflict(ConflictKind::DuplicateName, "a host with this hostname already exists in the region", json!({}))
-        }
+        Some(Unique::RegionName) => IpamError::conflict(
+            ConflictKind::DuplicateName,
+            "a region with this name already exists in the country",
+            json!({}),
+        ),
+        Some(Unique::Hostname) => IpamError::conflict(
+            ConflictKind::DuplicateName,
+            "a host with this hostname already exists in the region",
+            json!({}),
+        ),
         Some(Unique::RegionAddress | Unique::HostAddress) => IpamError::conflict(
             ConflictKind::Conflict,
             "the address was taken by a concurrent request; retry",

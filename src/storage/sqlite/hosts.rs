@@ -23,7 +23,11 @@ use crate::error::{ConflictKind, IpamError, Result};
 use crate::storage::{AllocateHosts, HostFilter, HostNames, HostStore, ReleaseOutcome};
 
 /// Every host of a region, by address.
-pub(super) async fn hosts_of_region(conn: &mut SqliteConnection, user: &UserId, region: &RegionId) -> Result<Vec<Host>> {
+pub(super) async fn hosts_of_region(
+    conn: &mut SqliteConnection,
+    user: &UserId,
+    region: &RegionId,
+) -> Result<Vec<Host>> {
     let rows: Vec<HostRow> = sqlx::query_as(concat!(
         "SELECT ",
         host_columns!(),
@@ -146,11 +150,7 @@ async fn batch_names(
 fn not_active(region: &Region) -> IpamError {
     IpamError::conflict(
         ConflictKind::Conflict,
-        format!(
-            "region {} has status {}; only Active regions receive new hosts",
-            region.cidr(),
-            region.status
-        ),
+        format!("region {} has status {}; only Active regions receive new hosts", region.cidr(), region.status),
         json!({ "region_id": region.id, "status": region.status }),
     )
 }
@@ -274,7 +274,8 @@ impl HostStore for SqliteStore {
         if addresses.is_empty() {
             return Ok(Vec::new());
         }
-        let mut qb = QueryBuilder::<Sqlite>::new(concat!("SELECT ", host_columns!(), " FROM ipam_hosts WHERE user_id = "));
+        let mut qb =
+            QueryBuilder::<Sqlite>::new(concat!("SELECT ", host_columns!(), " FROM ipam_hosts WHERE user_id = "));
         qb.push_bind(user.to_string()).push(" AND (");
         for (i, a) in addresses.iter().enumerate() {
             if i > 0 {

@@ -59,9 +59,10 @@ pub async fn apply_pending(pool: &SqlitePool) -> anyhow::Result<Vec<Applied>> {
             continue;
         }
         let started = Instant::now();
-        sqlx::raw_sql(AssertSqlSafe(m.sqlite_up)).execute(&mut *tx).await.map_err(|e| {
-            anyhow::anyhow!("migration {} ({}) failed: {e}", m.version, m.name)
-        })?;
+        sqlx::raw_sql(AssertSqlSafe(m.sqlite_up))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| anyhow::anyhow!("migration {} ({}) failed: {e}", m.version, m.name))?;
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         sqlx::query(
             "INSERT INTO ipam_migrations (version, name, description, applied_at, rolled_back_at, duration_ms)

@@ -68,7 +68,8 @@ impl QuotaStore for SqliteStore {
     async fn quotas(&self, page: PageRequest) -> Result<Page<QuotaUsage>> {
         let count: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM ipam_user_quotas").fetch_one(&self.pool).await.map_err(db)?;
-        let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {QUOTA_COLUMNS} FROM ipam_user_quotas ORDER BY user_id"));
+        let mut qb =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {QUOTA_COLUMNS} FROM ipam_user_quotas ORDER BY user_id"));
         push_page(&mut qb, page);
         let rows: Vec<QuotaRow> = qb.build_query_as().fetch_all(&self.pool).await.map_err(db)?;
         let items = rows.into_iter().map(QuotaUsage::try_from).collect::<Result<Vec<_>>>()?;

@@ -56,7 +56,12 @@ pub(super) async fn fetch_region(
 }
 
 /// The Y bitmaps of every X in `lo..=hi` where the user holds a region.
-async fn load_region_slots(conn: &mut SqliteConnection, user: &UserId, lo: u8, hi: u8) -> Result<BTreeMap<u8, SlotMap>> {
+async fn load_region_slots(
+    conn: &mut SqliteConnection,
+    user: &UserId,
+    lo: u8,
+    hi: u8,
+) -> Result<BTreeMap<u8, SlotMap>> {
     let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
         "SELECT x_octet, y_slots FROM ipam_region_slots WHERE user_id = ?1 AND x_octet BETWEEN ?2 AND ?3",
     )
@@ -74,7 +79,11 @@ async fn load_region_slots(conn: &mut SqliteConnection, user: &UserId, lo: u8, h
 /// Marks Y of X as used or free in the user's region bitmap.
 async fn set_region_slot(conn: &mut SqliteConnection, user: &UserId, x: u8, y: u8, used: bool) -> Result<()> {
     let mut map = load_region_slots(&mut *conn, user, x, x).await?.remove(&x).unwrap_or_default();
-    if used { map.set(y) } else { map.clear(y) }
+    if used {
+        map.set(y)
+    } else {
+        map.clear(y)
+    }
     if map.count() == 0 {
         sqlx::query("DELETE FROM ipam_region_slots WHERE user_id = ?1 AND x_octet = ?2")
             .bind(user.as_str())
@@ -222,13 +231,16 @@ impl RegionStore for SqliteStore {
     }
 
     async fn region(&self, user: &UserId, id: &RegionId) -> Result<Option<Region>> {
-        let row: Option<RegionRow> =
-            sqlx::query_as(concat!("SELECT ", region_columns!(), " FROM ipam_regions WHERE user_id = ?1 AND region_id = ?2"))
-                .bind(user.as_str())
-                .bind(id.as_str())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
+        let row: Option<RegionRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            region_columns!(),
+            " FROM ipam_regions WHERE user_id = ?1 AND region_id = ?2"
+        ))
+        .bind(user.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
         row.map(Region::try_from).transpose()
     }
 
@@ -270,7 +282,8 @@ impl RegionStore for SqliteStore {
     ) -> Result<Region> {
         let user = &actor.user_id;
         let mut tx = self.write().await?;
-        let (mut region, _) = fetch_region(&mut tx, user, id).await?.ok_or_else(|| IpamError::not_found("region", id.as_str()))?;
+        let (mut region, _) =
+            fetch_region(&mut tx, user, id).await?.ok_or_else(|| IpamError::not_found("region", id.as_str()))?;
         let before = region.clone();
         let changes = region.apply(patch);
         if changes.is_empty() {
@@ -301,7 +314,8 @@ impl RegionStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(write)?;
-        let event = AuditEvent::region(AuditAction::Update, &before, actor, reason.map(|r| r.to_string()), changes, now);
+        let event =
+            AuditEvent::region(AuditAction::Update, &before, actor, reason.map(|r| r.to_string()), changes, now);
         insert_audit(&mut tx, &event).await?;
         tx.commit().await.map_err(db)?;
         Ok(region)
@@ -317,7 +331,8 @@ impl RegionStore for SqliteStore {
     ) -> Result<RetiredRegion> {
         let user = &actor.user_id;
         let mut tx = self.write().await?;
-        let (region, _) = fetch_region(&mut tx, user, id).await?.ok_or_else(|| IpamError::not_found("region", id.as_str()))?;
+        let (region, _) =
+            fetch_region(&mut tx, user, id).await?.ok_or_else(|| IpamError::not_found("region", id.as_str()))?;
         let hosts = hosts_of_region(&mut tx, user, id).await?;
         if !hosts.is_empty() && !cascade {
             return Err(IpamError::conflict(
@@ -360,10 +375,12 @@ impl RegionStore for SqliteStore {
         let host_count = i64::try_from(hosts.len()).unwrap_or(i64::MAX);
         quotas::bump(&mut tx, user, -1, -host_count, now).await?;
         let mut event = AuditEvent::region(AuditAction::Retire, &region, actor, Some(reason.to_string()), vec![], now);
-        event.snapshot["child_hosts"] = json!(hosts
-            .iter()
-            .map(|h| json!({ "host_id": h.id, "hostname": h.hostname, "ip_address": h.ip_address() }))
-            .collect::<Vec<_>>());
+        event.snapshot["child_hosts"] = json!(
+            hosts
+                .iter()
+                .map(|h| json!({ "host_id": h.id, "hostname": h.hostname, "ip_address": h.ip_address() }))
+                .collect::<Vec<_>>()
+        );
         insert_audit(&mut tx, &event).await?;
         tx.commit().await.map_err(db)?;
         Ok(RetiredRegion { region, hosts })

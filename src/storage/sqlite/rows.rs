@@ -8,8 +8,8 @@ use serde_json::Value;
 use crate::domain::{
     Application, AuditAction, AuditEvent, AuditId, AuditResource, Comment, CommentId, CommentTarget, CommentText,
     CostCenter, CountryCode, Description, DeviceType, FieldChange, Host, HostDetails, HostId, HostStatus, Hostname,
-    Notes, OsType, OwnerLabel, Purpose, QuotaUsage, Region, RegionId, RegionName, RegionStatus, SlotMap, Tags,
-    UserId, Username,
+    Notes, OsType, OwnerLabel, Purpose, QuotaUsage, Region, RegionId, RegionName, RegionStatus, SlotMap, Tags, UserId,
+    Username,
 };
 use crate::error::IpamError;
 
@@ -19,9 +19,7 @@ pub(super) fn ts(t: DateTime<Utc>) -> String {
 }
 
 pub(super) fn parse_ts(s: &str) -> Result<DateTime<Utc>, IpamError> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| corrupt(format!("timestamp '{s}': {e}")))
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| corrupt(format!("timestamp '{s}': {e}")))
 }
 
 pub(super) fn corrupt(what: impl std::fmt::Display) -> IpamError {

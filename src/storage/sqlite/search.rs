@@ -53,7 +53,11 @@ impl SearchStore for SqliteStore {
         let mut regions: HashMap<String, Region> = HashMap::new();
         let region_ids = ids_of("region");
         if !region_ids.is_empty() {
-            let mut q = QueryBuilder::<Sqlite>::new(concat!("SELECT ", region_columns!(), " FROM ipam_regions WHERE user_id = "));
+            let mut q = QueryBuilder::<Sqlite>::new(concat!(
+                "SELECT ",
+                region_columns!(),
+                " FROM ipam_regions WHERE user_id = "
+            ));
             q.push_bind(user.to_string()).push(" AND region_id IN (");
             let mut list = q.separated(", ");
             for id in region_ids {
@@ -69,7 +73,8 @@ impl SearchStore for SqliteStore {
         let mut hosts: HashMap<String, Host> = HashMap::new();
         let host_ids = ids_of("host");
         if !host_ids.is_empty() {
-            let mut q = QueryBuilder::<Sqlite>::new(concat!("SELECT ", host_columns!(), " FROM ipam_hosts WHERE user_id = "));
+            let mut q =
+                QueryBuilder::<Sqlite>::new(concat!("SELECT ", host_columns!(), " FROM ipam_hosts WHERE user_id = "));
             q.push_bind(user.to_string()).push(" AND host_id IN (");
             let mut list = q.separated(", ");
             for id in host_ids {

@@ -113,7 +113,11 @@ async fn list_hosts(
     params(("host_id" = String, Path, description = "Host id")),
     responses((status = 200, body = HostResponse), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn get_host(State(s): State<AppState>, Auth(actor, ..): Auth<Read>, Path(id): Path<String>) -> ApiResult<Json<HostResponse>> {
+async fn get_host(
+    State(s): State<AppState>,
+    Auth(actor, ..): Auth<Read>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<HostResponse>> {
     let host = s.ipam.host(&actor, &host_id(&id)?).await?;
     Ok(Json(HostResponse::new(host, s.ipam.catalog())))
 }
@@ -123,7 +127,11 @@ async fn get_host(State(s): State<AppState>, Auth(actor, ..): Auth<Read>, Path(i
     params(("ip_address" = String, Path, description = "Address inside 10.0.0.0/8")),
     responses((status = 200, body = HostResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn host_by_ip(State(s): State<AppState>, Auth(actor, ..): Auth<Read>, Path(ip): Path<String>) -> ApiResult<Json<HostResponse>> {
+async fn host_by_ip(
+    State(s): State<AppState>,
+    Auth(actor, ..): Auth<Read>,
+    Path(ip): Path<String>,
+) -> ApiResult<Json<HostResponse>> {
     let address = TenAddress::parse(&ip).map_err(|e| ApiError::invalid("ip_address", e))?;
     let host = s.ipam.host_by_ip(&actor, address).await?;
     Ok(Json(HostResponse::new(host, s.ipam.catalog())))
@@ -234,7 +242,8 @@ async fn bulk_release(
     AppJson(body): AppJson<BulkReleaseRequest>,
 ) -> ApiResult<Json<BulkReleaseResponse>> {
     let req = body.parse()?;
-    let outcomes = if req.ids.is_empty() { Vec::new() } else { s.ipam.bulk_release(&actor, &req.ids, &req.reason).await? };
+    let outcomes =
+        if req.ids.is_empty() { Vec::new() } else { s.ipam.bulk_release(&actor, &req.ids, &req.reason).await? };
     let mut results: Vec<ReleaseResult> = outcomes
         .into_iter()
         .map(|o| match o {
@@ -259,7 +268,13 @@ async fn bulk_release(
 }
 
 fn not_found(id: String) -> ReleaseResult {
-    ReleaseResult { host_id: shorten(&id), status: "not_found", ip_address: None, hostname: None, error: Some("host not found".into()) }
+    ReleaseResult {
+        host_id: shorten(&id),
+        status: "not_found",
+        ip_address: None,
+        hostname: None,
+        error: Some("host not found".into()),
+    }
 }
 
 /// The address the next allocation in a region would receive.

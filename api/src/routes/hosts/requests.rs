@@ -61,7 +61,12 @@ struct DetailFields<'a> {
     notes: Option<&'a String>,
 }
 
-fn optional<T>(e: &mut FieldErrors, field: &str, raw: Option<&String>, parse: fn(&str) -> Result<Option<T>, String>) -> Option<T> {
+fn optional<T>(
+    e: &mut FieldErrors,
+    field: &str,
+    raw: Option<&String>,
+    parse: fn(&str) -> Result<Option<T>, String>,
+) -> Option<T> {
     raw.and_then(|v| e.check(field, parse(v)).flatten())
 }
 
@@ -196,7 +201,12 @@ pub(crate) struct UpdateHostRequest {
     reason: Option<String>,
 }
 
-fn clearable<T>(e: &mut FieldErrors, field: &str, raw: Option<Option<String>>, parse: fn(&str) -> Result<Option<T>, String>) -> Option<Option<T>> {
+fn clearable<T>(
+    e: &mut FieldErrors,
+    field: &str,
+    raw: Option<Option<String>>,
+    parse: fn(&str) -> Result<Option<T>, String>,
+) -> Option<Option<T>> {
     match raw {
         None => None,
         Some(None) => Some(None),
@@ -336,7 +346,10 @@ impl HostListParams {
                 &self.extra,
                 "region_id, status, hostname, device_type, owner, created_after, created_before, page, page_size",
             ),
-            created: p.time_range(("created_after", self.created_after.as_ref()), ("created_before", self.created_before.as_ref())),
+            created: p.time_range(
+                ("created_after", self.created_after.as_ref()),
+                ("created_before", self.created_before.as_ref()),
+            ),
         };
         let page = p.page(self.page.as_ref(), self.page_size.as_ref());
         p.finish()?;

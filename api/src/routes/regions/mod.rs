@@ -65,7 +65,11 @@ async fn list_regions(
     params(("region_id" = String, Path, description = "Region id")),
     responses((status = 200, body = RegionResponse), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn get_region(State(s): State<AppState>, Auth(actor, ..): Auth<Read>, Path(id): Path<String>) -> ApiResult<Json<RegionResponse>> {
+async fn get_region(
+    State(s): State<AppState>,
+    Auth(actor, ..): Auth<Read>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RegionResponse>> {
     let region = s.ipam.region(&actor, &region_id(&id)?).await?;
     Ok(Json(RegionResponse::new(region, s.ipam.catalog())))
 }

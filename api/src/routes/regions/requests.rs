@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use ipam_core::domain::{Description, NewRegion, OwnerLabel, Reason, RegionName, RegionPatch, RegionStatus, SearchText, Tags};
+use ipam_core::domain::{
+    Description, NewRegion, OwnerLabel, Reason, RegionName, RegionPatch, RegionStatus, SearchText, Tags,
+};
 use ipam_core::error::FieldErrors;
 use ipam_core::service::RegionQuery;
 use serde::Deserialize;
@@ -177,7 +179,10 @@ impl RegionListParams {
                 &self.extra,
                 "country, continent, status, owner, name, created_after, created_before, page, page_size",
             ),
-            created: p.time_range(("created_after", self.created_after.as_ref()), ("created_before", self.created_before.as_ref())),
+            created: p.time_range(
+                ("created_after", self.created_after.as_ref()),
+                ("created_before", self.created_before.as_ref()),
+            ),
         };
         let page = p.page(self.page.as_ref(), self.page_size.as_ref());
         p.finish()?;

@@ -1,0 +1,13 @@
+//! HTTP tests: the real application over loopback, one fresh database per test.
+
+mod audit;
+mod auth;
+mod comments;
+mod countries;
+mod errors;
+mod hosts;
+mod interpret;
+mod operations;
+mod quotas;
+mod regions;
+mod search;
