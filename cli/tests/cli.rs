@@ -1,0 +1,222 @@
+//! The `ipam` binary as an operator uses it: tokens, migrations, serving, and several server
+//! processes sharing one database.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use ipam_core::auth::{Permission, TokenKeys};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+fn ipam(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ipam"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("IPAM_DATA_DIR", dir.join("data"))
+        .env("IPAM_BIND_ADDR", "127.0.0.1:0")
+        .env("IPAM_RATE_LIMITS", "off");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("ipam runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn mint(dir: &Path, user: &str, perms: &str) -> String {
+    let out = run(ipam(dir).args(["token", "--user", user, "--username", user, "--permissions", perms]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).trim().to_owned()
+}
+
+#[test]
+fn token_prints_only_a_token_that_the_persisted_secret_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(ipam(dir.path()).args([
+        "token",
+        "--user",
+        "u1",
+        "--username",
+        "alice",
+        "--permissions",
+        "ipam:read,ipam:allocate",
+        "--ttl",
+        "2h",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "stdout holds only the token: {text:?}");
+    let token = text.trim();
+    assert_eq!(token.split('.').count(), 3);
+
+    let secret = std::fs::read_to_string(dir.path().join("data/jwt_secret")).expect("secret persisted");
+    let actor = TokenKeys::new(&SecretString::from(secret)).verify(token).expect("token verifies");
+    assert_eq!(actor.user_id.as_str(), "u1");
+    assert_eq!(actor.username.as_str(), "alice");
+    assert!(actor.can(Permission::Allocate));
+    assert!(!actor.can(Permission::Release));
+
+    let again = mint(dir.path(), "u2", "ipam:read");
+    let secret = std::fs::read_to_string(dir.path().join("data/jwt_secret")).unwrap();
+    assert!(TokenKeys::new(&SecretString::from(secret)).verify(&again).is_ok(), "the same secret is reused");
+}
+
+#[test]
+fn token_refuses_bad_arguments_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [&[&str]; 4] = [
+        &["token", "--user", "u1", "--username", "a", "--permissions", "ipam:root"],
+        &["token", "--user", "u 1", "--username", "a", "--permissions", "ipam:read"],
+        &["token", "--user", "u1", "--username", "a", "--permissions", "ipam:read", "--ttl", "soon"],
+        &["token", "--user", "u1", "--username", "a", "--permissions", "ipam:read", "--ttl", "400d"],
+    ];
+    for args in cases {
+        let out = run(ipam(dir.path()).args(args));
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(stdout(&out).is_empty(), "no token on failure");
+        assert!(!stderr(&out).trim().is_empty(), "{args:?} explains itself");
+    }
+}
+
+#[test]
+fn migrate_applies_once_then_reports_already_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = run(ipam(dir.path()).args(["migrate", "--status"]));
+    assert!(status.status.success(), "{}", stderr(&status));
+    assert!(stdout(&status).contains("[pending]"), "{}", stdout(&status));
+
+    let first = run(ipam(dir.path()).arg("migrate"));
+    assert!(first.status.success(), "{}", stderr(&first));
+    let text = stdout(&first);
+    assert!(text.contains("core_ipam"), "{text}");
+    assert!(text.contains("Collections affected: continent_country_mapping, ipam_regions"), "{text}");
+    assert!(text.contains("migration(s) applied successfully"), "{text}");
+
+    let second = run(ipam(dir.path()).arg("migrate"));
+    assert!(second.status.success());
+    assert!(stdout(&second).contains("Migration was skipped (already applied)"), "{}", stdout(&second));
+
+    let status = run(ipam(dir.path()).args(["migrate", "--status"]));
+    let text = stdout(&status);
+    assert!(text.contains("[applied") && !text.contains("[pending]"), "{text}");
+}
+
+#[test]
+fn an_unsupported_database_url_stops_the_server_with_an_explanation() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(ipam(dir.path()).arg("serve").env("IPAM_DATABASE_URL", "postgres://localhost/ipam"));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("IPAM_DATABASE_URL must start with sqlite:// or mongodb://"), "{}", stderr(&out));
+}
+
+/// A running `ipam serve` process; killed on drop.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &Path) -> Server {
+    let mut child = ipam(dir)
+        .arg("serve")
+        .env("IPAM_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    // The server logs its port once it listens; everything before is start-up.
+    let port = loop {
+        let line = lines.next().expect("server printed its port before exiting").expect("log line");
+        let Ok(log) = serde_json::from_str::<Value>(&line) else { continue };
+        if log["fields"]["message"] == "API listening" {
+            break log["fields"]["port"].as_u64().expect("port field") as u16;
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, port }
+}
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap()
+}
+
+#[test]
+fn the_service_runs_with_nothing_configured_and_tokens_survive_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = mint(dir.path(), "u1", "ipam:read,ipam:allocate");
+    let http = client();
+    {
+        let server = serve(dir.path());
+        let base = format!("http://127.0.0.1:{}", server.port);
+        assert_eq!(http.get(format!("{base}/health")).send().unwrap().status(), 200);
+        let r = http
+            .post(format!("{base}/ipam/regions"))
+            .bearer_auth(&token)
+            .json(&json!({"country": "USA", "region_name": "survivor"}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let server = serve(dir.path());
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let r: Value = http.get(format!("{base}/ipam/regions")).bearer_auth(&token).send().unwrap().json().unwrap();
+    assert_eq!(r["results"][0]["region_name"], "survivor", "data and secret survived the restart");
+    assert!(dir.path().join("data/ipam.db").exists());
+}
+
+#[test]
+fn two_server_processes_on_one_database_never_hand_out_the_same_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = mint(dir.path(), "u1", "ipam:read,ipam:allocate");
+    let servers = [serve(dir.path()), serve(dir.path())];
+    let ports: Vec<u16> = servers.iter().map(|s| s.port).collect();
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let token = token.clone();
+            let ports = ports.clone();
+            std::thread::spawn(move || {
+                let http = client();
+                (0..25)
+                    .map(|i| {
+                        let port = ports[(t + i) % ports.len()];
+                        let r = http
+                            .post(format!("http://127.0.0.1:{port}/ipam/regions"))
+                            .bearer_auth(&token)
+                            .json(&json!({"country": "KOR", "region_name": format!("p{t}-{i}")}))
+                            .send()
+                            .unwrap();
+                        assert_eq!(r.status(), 201);
+                        r.json::<Value>().unwrap()["cidr"].as_str().unwrap().to_owned()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut cidrs: Vec<String> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    cidrs.sort();
+    let total = cidrs.len();
+    cidrs.dedup();
+    assert_eq!(cidrs.len(), total, "a block was handed out twice");
+    // South Korea starts at X = 54: the 200 lowest blocks, whichever process served them.
+    let mut expected: Vec<String> = (0..200).map(|i| format!("10.{}.{}.0/24", 54 + i / 256, i % 256)).collect();
+    expected.sort();
+    assert_eq!(cidrs, expected);
+}
