@@ -149,10 +149,10 @@ impl IntoResponse for ApiError {
         }
         let (status, code, message, details) = self.parts();
         let mut response = (status, Json(ErrorBody { success: false, error: code, message, details })).into_response();
-        if let Self::RateLimited { retry_after, .. } = self {
-            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        if let Self::RateLimited { retry_after, .. } = self
+            && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         response
     }

@@ -179,10 +179,10 @@ impl QueryParser {
     pub(crate) fn time_range(&mut self, after: (&str, Option<&String>), before: (&str, Option<&String>)) -> TimeRange {
         let from = self.opt(after.0, after.1, |s| parse_time(s, false));
         let to = self.opt(before.0, before.1, |s| parse_time(s, true));
-        if let (Some(f), Some(t)) = (from, to) {
-            if f > t {
-                self.errors.add(before.0, format!("must not be earlier than {}", after.0));
-            }
+        if let (Some(f), Some(t)) = (from, to)
+            && f > t
+        {
+            self.errors.add(before.0, format!("must not be earlier than {}", after.0));
         }
         TimeRange { from, to }
     }

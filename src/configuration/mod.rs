@@ -191,6 +191,7 @@ impl Settings {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's error type is its own
 mod tests {
     use super::*;
 

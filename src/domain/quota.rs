@@ -75,17 +75,17 @@ impl QuotaUsage {
     /// Applies an administrator's change, returning what changed.
     pub fn apply(&mut self, patch: &QuotaPatch) -> Vec<FieldChange> {
         let mut changes = Vec::new();
-        if let Some(q) = patch.region_quota {
-            if q != self.region_quota {
-                changes.push(FieldChange::new("region_quota", json!(self.region_quota), json!(q)));
-                self.region_quota = q;
-            }
+        if let Some(q) = patch.region_quota
+            && q != self.region_quota
+        {
+            changes.push(FieldChange::new("region_quota", json!(self.region_quota), json!(q)));
+            self.region_quota = q;
         }
-        if let Some(q) = patch.host_quota {
-            if q != self.host_quota {
-                changes.push(FieldChange::new("host_quota", json!(self.host_quota), json!(q)));
-                self.host_quota = q;
-            }
+        if let Some(q) = patch.host_quota
+            && q != self.host_quota
+        {
+            changes.push(FieldChange::new("host_quota", json!(self.host_quota), json!(q)));
+            self.host_quota = q;
         }
         changes
     }

@@ -62,35 +62,35 @@ impl Region {
     /// Applies `patch`, returning what changed (empty when nothing did).
     pub fn apply(&mut self, patch: &RegionPatch) -> Vec<FieldChange> {
         let mut changes = Vec::new();
-        if let Some(name) = &patch.name {
-            if name != &self.name {
-                changes.push(FieldChange::new("region_name", json!(self.name), json!(name)));
-                self.name = name.clone();
-            }
+        if let Some(name) = &patch.name
+            && name != &self.name
+        {
+            changes.push(FieldChange::new("region_name", json!(self.name), json!(name)));
+            self.name = name.clone();
         }
-        if let Some(description) = &patch.description {
-            if description != &self.description {
-                changes.push(FieldChange::new("description", json!(self.description), json!(description)));
-                self.description = description.clone();
-            }
+        if let Some(description) = &patch.description
+            && description != &self.description
+        {
+            changes.push(FieldChange::new("description", json!(self.description), json!(description)));
+            self.description = description.clone();
         }
-        if let Some(owner) = &patch.owner {
-            if owner != &self.owner {
-                changes.push(FieldChange::new("owner", json!(self.owner), json!(owner)));
-                self.owner = owner.clone();
-            }
+        if let Some(owner) = &patch.owner
+            && owner != &self.owner
+        {
+            changes.push(FieldChange::new("owner", json!(self.owner), json!(owner)));
+            self.owner = owner.clone();
         }
-        if let Some(status) = patch.status {
-            if status != self.status {
-                changes.push(FieldChange::new("status", json!(self.status), json!(status)));
-                self.status = status;
-            }
+        if let Some(status) = patch.status
+            && status != self.status
+        {
+            changes.push(FieldChange::new("status", json!(self.status), json!(status)));
+            self.status = status;
         }
-        if let Some(tags) = &patch.tags {
-            if tags != &self.tags {
-                changes.push(FieldChange::new("tags", tags_json(&self.tags), tags_json(tags)));
-                self.tags = tags.clone();
-            }
+        if let Some(tags) = &patch.tags
+            && tags != &self.tags
+        {
+            changes.push(FieldChange::new("tags", tags_json(&self.tags), tags_json(tags)));
+            self.tags = tags.clone();
         }
         changes
     }

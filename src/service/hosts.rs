@@ -149,7 +149,7 @@ impl Ipam {
     /// Releases (hard-deletes) one host, freeing its address.
     pub async fn release_host(&self, actor: &Actor, id: &HostId, reason: &Reason) -> Result<Host> {
         match self.store.release_hosts(actor, std::slice::from_ref(id), reason, self.now()).await?.pop() {
-            Some(ReleaseOutcome::Released(host)) => Ok(host),
+            Some(ReleaseOutcome::Released(host)) => Ok(*host),
             _ => Err(IpamError::not_found("host", id.as_str())),
         }
     }

@@ -39,15 +39,15 @@ impl Ipam {
     /// allowed: nothing is taken away, new allocations are refused until usage drops.
     pub async fn update_quota(&self, actor: &Actor, user: &UserId, patch: &QuotaPatch) -> Result<QuotaView> {
         let mut errors = FieldErrors::new();
-        if let Some(Some(q)) = patch.region_quota {
-            if q > MAX_REGION_QUOTA {
-                errors.add("region_quota", format!("must be at most {MAX_REGION_QUOTA} (the whole 10.0.0.0/8)"));
-            }
+        if let Some(Some(q)) = patch.region_quota
+            && q > MAX_REGION_QUOTA
+        {
+            errors.add("region_quota", format!("must be at most {MAX_REGION_QUOTA} (the whole 10.0.0.0/8)"));
         }
-        if let Some(Some(q)) = patch.host_quota {
-            if q > MAX_HOST_QUOTA {
-                errors.add("host_quota", format!("must be at most {MAX_HOST_QUOTA} (the whole 10.0.0.0/8)"));
-            }
+        if let Some(Some(q)) = patch.host_quota
+            && q > MAX_HOST_QUOTA
+        {
+            errors.add("host_quota", format!("must be at most {MAX_HOST_QUOTA} (the whole 10.0.0.0/8)"));
         }
         if patch.region_quota.is_none() && patch.host_quota.is_none() {
             errors.add("body", "give region_quota and/or host_quota (a number, or null for the default)");

@@ -89,7 +89,7 @@ pub struct RetiredRegion {
 #[derive(Debug, Clone)]
 pub enum ReleaseOutcome {
     /// Released; the host as it was.
-    Released(Host),
+    Released(Box<Host>),
     /// No such host in the caller's namespace.
     NotFound(HostId),
 }

@@ -393,16 +393,16 @@ impl HostStore for SqliteStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
-            if !maps.contains_key(&host.region_id) {
-                if let Some((_, map)) = fetch_region(&mut tx, user, &host.region_id).await? {
-                    maps.insert(host.region_id.clone(), map);
-                }
+            if !maps.contains_key(&host.region_id)
+                && let Some((_, map)) = fetch_region(&mut tx, user, &host.region_id).await?
+            {
+                maps.insert(host.region_id.clone(), map);
             }
             if let Some(map) = maps.get_mut(&host.region_id) {
                 map.clear(host.z);
             }
             released += 1;
-            outcomes.push(ReleaseOutcome::Released(host));
+            outcomes.push(ReleaseOutcome::Released(Box::new(host)));
         }
         for (region, map) in maps {
             save_host_slots(&mut tx, &region, map).await?;

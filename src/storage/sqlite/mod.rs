@@ -44,11 +44,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
-        if let Some(dir) = options.get_filename().parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create database directory {}", dir.display()))?;
-            }
+        if let Some(dir) = options.get_filename().parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create database directory {}", dir.display()))?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
@@ -73,7 +73,7 @@ impl SqliteStore {
 
     /// Starts a write transaction holding the database's write lock.
     async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(errors::db)?)
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(errors::db)
     }
 }
 
