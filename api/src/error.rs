@@ -149,10 +149,17 @@ impl IntoResponse for ApiError {
         }
         let (status, code, message, details) = self.parts();
         let mut response = (status, Json(ErrorBody { success: false, error: code, message, details })).into_response();
-        if let Self::RateLimited { retry_after, .. } = self
-            && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
-        {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
+        if let Self::RateLimited { retry_after, limit, .. } = self {
+            for (name, value) in [
+                (header::RETRY_AFTER.as_str(), retry_after.to_string()),
+                ("x-ratelimit-limit", limit.to_string()),
+                ("x-ratelimit-remaining", "0".to_owned()),
+                ("x-ratelimit-reset", retry_after.to_string()),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    response.headers_mut().insert(name, v);
+                }
+            }
         }
         response
     }

@@ -57,8 +57,20 @@ async fn body_bytes(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
     })
 }
 
-/// Deserialises JSON, reporting the failing field's path.
+/// Deserialises a JSON object, reporting the failing field's path.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde lets a struct be written as an array of its fields ([5] for {"region_quota": 5});
+    // a body is only ever an object here.
+    if let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace())
+        && *first != b'{'
+    {
+        let problem = if matches!(first, b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') {
+            "must be a JSON object"
+        } else {
+            "malformed JSON: expected a JSON object"
+        };
+        return Err(ApiError::invalid("body", problem));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -97,8 +109,16 @@ fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
     Some(&rest[..rest.find(end)?])
 }
 
+/// The full path of `field` reported at `path` (which is the parent for missing fields and,
+/// depending on the deserializer, the field itself for unknown ones).
 fn join(path: &str, field: &str) -> String {
-    if path == "." { field.to_owned() } else { format!("{path}.{field}") }
+    if path == "." || path.is_empty() {
+        field.to_owned()
+    } else if path == field || path.ends_with(&format!(".{field}")) {
+        path.to_owned()
+    } else {
+        format!("{path}.{field}")
+    }
 }
 
 /// Query parameters into a struct of `Option<String>` fields (plus a flattened map of the rest).
@@ -263,7 +283,8 @@ mod tests {
         assert_eq!(field, "nmae");
         assert!(why.contains("not a known field"), "{why}");
         assert_eq!(problem("{").0, "body");
-        assert!(problem("[1,2]").1.contains("expected struct"), "wrong top-level type");
+        assert_eq!(problem("[1,2]"), ("body".into(), "must be a JSON object".into()));
+        assert_eq!(problem("\"text\"").1, "must be a JSON object");
     }
 
     #[test]

@@ -162,13 +162,15 @@ impl Ipam {
         self.store.release_hosts(actor, ids, reason, self.now()).await
     }
 
-    /// The address the next allocation in a region would get (nothing is reserved).
+    /// The address the next allocation in a region would get (nothing is reserved); none when
+    /// the region is full or not Active.
     pub async fn preview_next_host(&self, actor: &Actor, region_id: &RegionId) -> Result<NextHost> {
         let (region, z) = self
             .store
             .next_free_host(&actor.user_id, region_id, self.now())
             .await?
             .ok_or_else(|| IpamError::not_found("region", region_id.as_str()))?;
+        let z = z.filter(|_| region.status == crate::domain::RegionStatus::Active);
         Ok(NextHost { region, z })
     }
 }

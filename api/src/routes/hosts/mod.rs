@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use ipam_core::domain::TenAddress;
+use ipam_core::domain::{RegionStatus, TenAddress};
 use ipam_core::storage::ReleaseOutcome;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -204,7 +204,7 @@ async fn release_host(
 /// The outcome for one id of a bulk release.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ReleaseResult {
-    /// The id as given.
+    /// The id (canonical upper-case form; malformed ids as given).
     host_id: String,
     /// `released` or `not_found`.
     status: &'static str,
@@ -309,6 +309,9 @@ async fn preview_next_host(
     let next_ip = next.z.map(|z| ipam_core::domain::address::host_ip(r.x, r.y, z));
     let message = match &next_ip {
         Some(ip) => format!("next allocation in {} gets {ip}", r.cidr()),
+        None if r.status != RegionStatus::Active => {
+            format!("region {} is {}; only Active regions receive new hosts", r.cidr(), r.status)
+        }
         None => format!("region {} is full", r.cidr()),
     };
     Ok(Json(NextHostResponse {
