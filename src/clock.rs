@@ -6,16 +6,17 @@ use chrono::{DateTime, Duration, DurationRound, TimeDelta, Utc};
 
 /// A source of the current time.
 pub trait Clock: Send + Sync + std::fmt::Debug {
-    /// The current instant, truncated to microseconds (the precision every backend stores).
+    /// The current instant, truncated to milliseconds (the precision every backend stores:
+    /// MongoDB dates are milliseconds, so SQLite keeps the same to behave identically).
     fn now(&self) -> DateTime<Utc>;
 }
 
 /// Shared handle to the clock in use.
 pub type SharedClock = Arc<dyn Clock>;
 
-/// Truncates a timestamp to whole microseconds.
-pub fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+/// Truncates a timestamp to whole milliseconds.
+pub fn to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(t)
 }
 
 /// The wall clock.
@@ -24,7 +25,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        to_micros(Utc::now())
+        to_millis(Utc::now())
     }
 }
 
@@ -37,7 +38,7 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock frozen at `start`.
     pub fn new(start: DateTime<Utc>) -> Self {
-        Self { now: Mutex::new(to_micros(start)) }
+        Self { now: Mutex::new(to_millis(start)) }
     }
 
     /// Moves the clock forward by `by`.
@@ -49,7 +50,7 @@ impl ManualClock {
 
     /// Sets the clock to `at`.
     pub fn set(&self, at: DateTime<Utc>) {
-        *self.now.lock().unwrap_or_else(|p| p.into_inner()) = to_micros(at);
+        *self.now.lock().unwrap_or_else(|p| p.into_inner()) = to_millis(at);
     }
 }
 
@@ -67,14 +68,14 @@ mod tests {
     fn a_manual_clock_moves_only_when_advanced() {
         let start = Utc::now();
         let clock = ManualClock::new(start);
-        assert_eq!(clock.now(), to_micros(start));
+        assert_eq!(clock.now(), to_millis(start));
         clock.advance(Duration::hours(2));
-        assert_eq!(clock.now(), to_micros(start) + Duration::hours(2));
+        assert_eq!(clock.now(), to_millis(start) + Duration::hours(2));
     }
 
     #[test]
-    fn system_time_has_microsecond_precision() {
+    fn system_time_has_millisecond_precision() {
         let now = SystemClock.now();
-        assert_eq!(now.timestamp_subsec_nanos() % 1_000, 0);
+        assert_eq!(now.timestamp_subsec_nanos() % 1_000_000, 0);
     }
 }

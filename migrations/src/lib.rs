@@ -2,8 +2,10 @@
 //! data is visible at a glance: the ordered list of migrations (with the SQLite DDL beside
 //! them) and the reference data seeded on first start.
 
+mod schema;
 mod seed;
 
+pub use schema::{CORE_COLLECTIONS, CollectionSpec, IndexSpec};
 pub use seed::{COUNTRY_SEED, CountrySeed};
 
 /// One versioned schema change.
@@ -19,8 +21,8 @@ pub struct Migration {
     pub sqlite_up: &'static str,
     /// SQLite DDL that undoes it (used by `--rollback`).
     pub sqlite_down: &'static str,
-    /// Tables (collections) this migration creates.
-    pub collections: &'static [&'static str],
+    /// Tables (collections) this migration creates, with their indexes.
+    pub collections: &'static [CollectionSpec],
 }
 
 /// Every migration, oldest first.
@@ -30,16 +32,15 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
     description: "Countries, regions, hosts, comments, audit history, quotas and allocation slot maps",
     sqlite_up: include_str!("../sqlite/0001_core_ipam.up.sql"),
     sqlite_down: include_str!("../sqlite/0001_core_ipam.down.sql"),
-    collections: &[
-        "continent_country_mapping",
-        "ipam_regions",
-        "ipam_region_slots",
-        "ipam_hosts",
-        "ipam_comments",
-        "ipam_audit_history",
-        "ipam_user_quotas",
-    ],
+    collections: CORE_COLLECTIONS,
 }];
+
+impl Migration {
+    /// Names of the collections it creates.
+    pub fn collection_names(&self) -> Vec<&'static str> {
+        self.collections.iter().map(|c| c.name).collect()
+    }
+}
 
 /// Name of the table (collection) that records which migrations were applied.
 pub const HISTORY_TABLE: &str = "ipam_migrations";
@@ -58,13 +59,41 @@ mod tests {
     #[test]
     fn every_created_table_is_dropped_by_its_rollback() {
         for m in MIGRATIONS {
-            for table in m.collections {
+            for table in m.collection_names() {
                 assert!(m.sqlite_up.contains(&format!("CREATE TABLE {table} ")), "{} does not create {table}", m.name);
                 assert!(
                     m.sqlite_down.contains(&format!("DROP TABLE IF EXISTS {table};")),
                     "{} rollback does not drop {table}",
                     m.name
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn every_specified_index_exists_in_the_sqlite_ddl_under_the_same_name() {
+        for m in MIGRATIONS {
+            for c in m.collections {
+                for i in c.indexes {
+                    let create = if i.unique { "CREATE UNIQUE INDEX" } else { "CREATE INDEX" };
+                    assert!(
+                        m.sqlite_up.contains(&format!("{create} {} ON {} ", i.name, c.name)),
+                        "{}: {} missing from the SQLite DDL",
+                        c.name,
+                        i.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_validator_is_valid_json_requiring_an_id() {
+        for m in MIGRATIONS {
+            for c in m.collections {
+                let v: serde_json::Value = serde_json::from_str(c.validator).expect(c.name);
+                assert_eq!(v["bsonType"], "object", "{}", c.name);
+                assert!(v["required"].as_array().unwrap().iter().any(|f| f == "_id"), "{}", c.name);
             }
         }
     }

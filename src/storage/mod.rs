@@ -7,6 +7,8 @@
 //! the final arbiter: a backend that loses a race retries or reports `Conflict`.
 
 pub mod filters;
+pub mod migrations;
+pub mod mongo;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -225,46 +227,78 @@ pub trait Store: CountryStore + RegionStore + HostStore + CommentStore + AuditSt
     async fn ping(&self) -> Result<()>;
 }
 
-fn check_url(url: &str) -> anyhow::Result<()> {
-    if url.starts_with("sqlite:") {
-        Ok(())
-    } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
-        anyhow::bail!("the MongoDB backend is not available in this build yet; use a sqlite:// IPAM_DATABASE_URL")
-    } else {
-        anyhow::bail!("IPAM_DATABASE_URL must start with sqlite:// or mongodb://")
+/// Which backend a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite://…`
+    Sqlite,
+    /// `mongodb://…` or `mongodb+srv://…`
+    Mongo,
+}
+
+impl Backend {
+    /// The backend of `url`.
+    pub fn of(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
+            Ok(Self::Mongo)
+        } else {
+            anyhow::bail!("IPAM_DATABASE_URL must start with sqlite:// or mongodb://")
+        }
     }
 }
 
 /// Applies pending migrations (`ipam migrate`); returns the backend name and what was applied.
-pub async fn apply_migrations(settings: &Settings) -> anyhow::Result<(&'static str, Vec<sqlite::migrate::Applied>)> {
+pub async fn apply_migrations(settings: &Settings) -> anyhow::Result<(&'static str, Vec<migrations::Applied>)> {
     let url = settings.database_url();
-    check_url(url.expose_secret())?;
-    let store = sqlite::SqliteStore::connect(url.expose_secret(), 1).await?;
-    Ok(("sqlite", store.prepare().await?))
+    let url = url.expose_secret();
+    match Backend::of(url)? {
+        Backend::Sqlite => Ok(("sqlite", sqlite::SqliteStore::connect(url, 1).await?.prepare().await?)),
+        Backend::Mongo => Ok(("mongodb", mongo::MongoStore::connect(url).await?.prepare().await?)),
+    }
 }
 
 /// Every migration and whether it is applied (`ipam migrate --status`).
-pub async fn migration_status(
-    settings: &Settings,
-) -> anyhow::Result<(&'static str, Vec<sqlite::migrate::MigrationState>)> {
+pub async fn migration_status(settings: &Settings) -> anyhow::Result<(&'static str, Vec<migrations::MigrationState>)> {
     let url = settings.database_url();
-    check_url(url.expose_secret())?;
-    let store = sqlite::SqliteStore::connect(url.expose_secret(), 1).await?;
-    Ok(("sqlite", sqlite::migrate::status(store.pool()).await?))
+    let url = url.expose_secret();
+    match Backend::of(url)? {
+        Backend::Sqlite => {
+            let store = sqlite::SqliteStore::connect(url, 1).await?;
+            Ok(("sqlite", sqlite::migrate::status(store.pool()).await?))
+        }
+        Backend::Mongo => {
+            let store = mongo::MongoStore::connect(url).await?;
+            Ok(("mongodb", mongo::migrate::status(store.database()).await?))
+        }
+    }
 }
 
 /// Opens the store named by `IPAM_DATABASE_URL`, applying migrations when `auto_migrate` is on.
 pub async fn open(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     let url = settings.database_url();
     let url = url.expose_secret();
-    check_url(url)?;
-    {
-        let store = sqlite::SqliteStore::connect(url, settings.database_max_connections).await?;
-        if settings.auto_migrate {
-            store.prepare().await?;
-        } else if sqlite::migrate::status(store.pool()).await?.iter().any(|m| m.applied_at.is_none()) {
-            anyhow::bail!("the database schema is not up to date: run `ipam migrate` (or set IPAM_AUTO_MIGRATE=true)");
+    let pending = |states: &[migrations::MigrationState]| states.iter().any(|m| m.applied_at.is_none());
+    let not_migrated = "the database schema is not up to date: run `ipam migrate` (or set IPAM_AUTO_MIGRATE=true)";
+    match Backend::of(url)? {
+        Backend::Sqlite => {
+            let store = sqlite::SqliteStore::connect(url, settings.database_max_connections).await?;
+            if settings.auto_migrate {
+                store.prepare().await?;
+            } else if pending(&sqlite::migrate::status(store.pool()).await?) {
+                anyhow::bail!(not_migrated);
+            }
+            Ok(Arc::new(store))
         }
-        Ok(Arc::new(store))
+        Backend::Mongo => {
+            let store = mongo::MongoStore::connect(url).await?;
+            if settings.auto_migrate {
+                store.prepare().await?;
+            } else if pending(&mongo::migrate::status(store.database()).await?) {
+                anyhow::bail!(not_migrated);
+            }
+            Ok(Arc::new(store))
+        }
     }
 }

@@ -22,7 +22,10 @@ fn tally(responses: &[TestResponse]) -> BTreeMap<String, usize> {
     counts
 }
 
-async fn race<'a>(n: usize, f: impl Fn(usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = TestResponse> + 'a>>) -> Vec<TestResponse> {
+async fn race<'a>(
+    n: usize,
+    f: impl Fn(usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = TestResponse> + 'a>>,
+) -> Vec<TestResponse> {
     join_all((0..n).map(f)).await
 }
 
@@ -43,7 +46,8 @@ async fn three_hundred_simultaneous_host_allocations_fill_a_region_exactly_once(
     let counts = tally(&responses);
     assert_eq!(counts.get("201"), Some(&254), "{counts:?}");
     assert_eq!(counts.get("409 capacity_exhausted"), Some(&46), "{counts:?}");
-    let ips: HashSet<&str> = responses.iter().filter(|r| r.code() == 201).map(|r| r.json["ip_address"].as_str().unwrap()).collect();
+    let ips: HashSet<&str> =
+        responses.iter().filter(|r| r.code() == 201).map(|r| r.json["ip_address"].as_str().unwrap()).collect();
     assert_eq!(ips.len(), 254, "every allocation got a distinct address");
     let expected: HashSet<String> = (1..=254).map(|z| format!("10.153.0.{z}")).collect();
     assert_eq!(ips.iter().map(|s| s.to_string()).collect::<HashSet<_>>(), expected);
@@ -116,7 +120,9 @@ async fn a_user_five_below_the_region_quota_racing_fifty_allocations_ends_exactl
     }
     let responses = race(50, |i| {
         let u = u.clone();
-        Box::pin(async move { u.post("/ipam/regions", json!({ "country": "CHL", "region_name": format!("race-{i}") })).await })
+        Box::pin(async move {
+            u.post("/ipam/regions", json!({ "country": "CHL", "region_name": format!("race-{i}") })).await
+        })
     })
     .await;
     let counts = tally(&responses);
@@ -139,20 +145,25 @@ async fn racing_single_and_batch_host_allocations_stay_within_the_host_quota() {
         let region_id = region_id.clone();
         Box::pin(async move {
             if i % 4 == 0 {
-                u.post("/ipam/hosts/batch", json!({ "region_id": region_id, "count": 3, "hostname_prefix": format!("b{i}") })).await
+                u.post(
+                    "/ipam/hosts/batch",
+                    json!({ "region_id": region_id, "count": 3, "hostname_prefix": format!("b{i}") }),
+                )
+                .await
             } else {
                 u.post("/ipam/hosts", json!({ "region_id": region_id, "hostname": format!("s{i}") })).await
             }
         })
     })
     .await;
-    let allocated: usize = responses
-        .iter()
-        .filter(|r| r.code() == 201)
-        .map(|r| r.json["hosts"].as_array().map_or(1, Vec::len))
-        .sum();
+    let allocated: usize =
+        responses.iter().filter(|r| r.code() == 201).map(|r| r.json["hosts"].as_array().map_or(1, Vec::len)).sum();
     assert!(allocated <= 30, "quota exceeded: {allocated} hosts allocated");
-    assert!(responses.iter().all(|r| r.code() == 201 || r.json["error"] == "quota_exceeded"), "{:?}", tally(&responses));
+    assert!(
+        responses.iter().all(|r| r.code() == 201 || r.json["error"] == "quota_exceeded"),
+        "{:?}",
+        tally(&responses)
+    );
     let listed = u.get(&format!("/ipam/hosts?region_id={region_id}&page_size=100")).await;
     assert_eq!(listed.json["pagination"]["total_count"], allocated);
     assert_eq!(u.get("/ipam/quotas/me").await.json["host_count"], allocated);
@@ -167,9 +178,14 @@ async fn releases_racing_allocations_never_lose_or_duplicate_an_address() {
     let u = app.user("u1");
     let region = u.create_region("USA", "churn").await;
     let region_id = region["region_id"].as_str().unwrap().to_owned();
-    let batch = u.post("/ipam/hosts/batch", json!({ "region_id": region_id, "count": 100, "hostname_prefix": "old" })).await;
-    let old: Vec<String> =
-        batch.assert_status(201)["hosts"].as_array().unwrap().iter().map(|h| h["host_id"].as_str().unwrap().to_owned()).collect();
+    let batch =
+        u.post("/ipam/hosts/batch", json!({ "region_id": region_id, "count": 100, "hostname_prefix": "old" })).await;
+    let old: Vec<String> = batch.assert_status(201)["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["host_id"].as_str().unwrap().to_owned())
+        .collect();
     let old = Arc::new(old);
     let responses = race(200, |i| {
         let u = u.clone();

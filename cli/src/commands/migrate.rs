@@ -46,7 +46,7 @@ pub(crate) async fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitC
         println!("Name: {} (version {})", m.name, m.version);
         println!("  Description: {}", m.description);
         println!("  Status: completed in {} ms", a.duration_ms);
-        println!("  Collections affected: {}", m.collections.join(", "));
+        println!("  Collections affected: {}", m.collection_names().join(", "));
     }
     println!("\nDuration: {:.2} seconds", started.elapsed().as_secs_f64());
     println!("\n✅ {} migration(s) applied successfully!", applied.len());

@@ -4,29 +4,13 @@
 
 use std::time::Instant;
 
-use chrono::{DateTime, Utc};
-use ipam_migrations::{HISTORY_TABLE, MIGRATIONS, Migration};
+use chrono::Utc;
+use ipam_migrations::{HISTORY_TABLE, MIGRATIONS};
+
+pub use crate::storage::migrations::{Applied, MigrationState};
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
 
 use super::rows::{parse_ts, ts};
-
-/// A migration applied by this run.
-#[derive(Debug, Clone)]
-pub struct Applied {
-    /// The migration.
-    pub migration: Migration,
-    /// How long it took.
-    pub duration_ms: u64,
-}
-
-/// The state of one migration.
-#[derive(Debug, Clone)]
-pub struct MigrationState {
-    /// The migration.
-    pub migration: Migration,
-    /// When it was (last) applied, if it is in force.
-    pub applied_at: Option<DateTime<Utc>>,
-}
 
 const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS ipam_migrations (
     version        INTEGER PRIMARY KEY NOT NULL,

@@ -288,9 +288,9 @@ mod tests {
 
     #[test]
     fn timestamps_round_trip_and_sort_as_text() {
-        let a = crate::clock::to_micros(Utc::now());
+        let a = crate::clock::to_millis(Utc::now());
         assert_eq!(parse_ts(&ts(a)).unwrap(), a);
-        let b = a + chrono::Duration::microseconds(1);
+        let b = a + chrono::Duration::milliseconds(1);
         assert!(ts(a) < ts(b));
         assert_eq!(ts(a).len(), 27);
     }

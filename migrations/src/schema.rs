@@ -1,0 +1,129 @@
+//! Collections (tables) and their indexes, as data: the MongoDB backend creates them from here,
+//! `ipam verify-indexes` compares a live database against them, and a test checks that the
+//! SQLite DDL creates an index of the same name for each.
+
+/// One index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexSpec {
+    /// Index name (the same on every backend).
+    pub name: &'static str,
+    /// Keys in order, with direction (1 ascending, -1 descending), MongoDB field names.
+    pub keys: &'static [(&'static str, i32)],
+    /// Unique constraint.
+    pub unique: bool,
+    /// Documents expire this many seconds after the (date) key (MongoDB TTL index).
+    pub expire_after_secs: Option<u64>,
+}
+
+impl IndexSpec {
+    /// Keys as `field: direction, …`.
+    pub fn keys_text(&self) -> String {
+        self.keys.iter().map(|(k, d)| format!("{k}: {d}")).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// One collection (table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CollectionSpec {
+    /// Name.
+    pub name: &'static str,
+    /// Secondary indexes (not the primary key / `_id`).
+    pub indexes: &'static [IndexSpec],
+    /// MongoDB `$jsonSchema` validator, as JSON.
+    pub validator: &'static str,
+}
+
+const fn index(name: &'static str, keys: &'static [(&'static str, i32)]) -> IndexSpec {
+    IndexSpec { name, keys, unique: false, expire_after_secs: None }
+}
+
+const fn unique(name: &'static str, keys: &'static [(&'static str, i32)]) -> IndexSpec {
+    IndexSpec { name, keys, unique: true, expire_after_secs: None }
+}
+
+/// The collections of migration 1.
+pub const CORE_COLLECTIONS: &[CollectionSpec] = &[
+    CollectionSpec {
+        name: "continent_country_mapping",
+        indexes: &[
+            unique("country_name_unique_idx", &[("country_key", 1)]),
+            index("continent_idx", &[("continent", 1)]),
+        ],
+        validator: r#"{"bsonType": "object",
+            "required": ["_id", "country", "country_key", "continent", "x_start", "x_end", "is_reserved"],
+            "properties": {
+                "_id": {"bsonType": "string"}, "country": {"bsonType": "string"},
+                "x_start": {"bsonType": "int", "minimum": 0, "maximum": 255},
+                "x_end": {"bsonType": "int", "minimum": 0, "maximum": 255},
+                "is_reserved": {"bsonType": "bool"}}}"#,
+    },
+    CollectionSpec {
+        name: "ipam_regions",
+        indexes: &[
+            unique("user_xy_unique_idx", &[("user_id", 1), ("x_octet", 1), ("y_octet", 1)]),
+            unique("user_country_region_unique_idx", &[("user_id", 1), ("country_code", 1), ("name_key", 1)]),
+            index("user_created_idx", &[("user_id", 1), ("created_at", -1), ("_id", -1)]),
+            index("user_country_status_idx", &[("user_id", 1), ("country_code", 1), ("status", 1)]),
+            index("user_region_owner_idx", &[("user_id", 1), ("owner", 1)]),
+        ],
+        validator: r#"{"bsonType": "object",
+            "required": ["_id", "user_id", "country_code", "x_octet", "y_octet", "region_name", "name_key", "status",
+                         "host_slots", "allocated_hosts", "created_at"],
+            "properties": {
+                "x_octet": {"bsonType": "int", "minimum": 0, "maximum": 255},
+                "y_octet": {"bsonType": "int", "minimum": 0, "maximum": 255},
+                "status": {"enum": ["Active", "Reserved"]},
+                "host_slots": {"bsonType": "array", "minItems": 4, "maxItems": 4, "items": {"bsonType": "long"}},
+                "allocated_hosts": {"bsonType": ["int", "long"], "minimum": 0, "maximum": 254},
+                "created_at": {"bsonType": "date"}}}"#,
+    },
+    CollectionSpec {
+        name: "ipam_region_slots",
+        indexes: &[],
+        validator: r#"{"bsonType": "object", "required": ["_id", "user_id", "x_octet", "y_slots", "used_count"],
+            "properties": {
+                "y_slots": {"bsonType": "array", "minItems": 4, "maxItems": 4, "items": {"bsonType": "long"}},
+                "used_count": {"bsonType": ["int", "long"], "minimum": 0, "maximum": 256}}}"#,
+    },
+    CollectionSpec {
+        name: "ipam_hosts",
+        indexes: &[
+            unique("user_xyz_unique_idx", &[("user_id", 1), ("x_octet", 1), ("y_octet", 1), ("z_octet", 1)]),
+            unique("user_region_hostname_unique_idx", &[("user_id", 1), ("region_id", 1), ("hostname", 1)]),
+            index("user_host_created_idx", &[("user_id", 1), ("created_at", -1), ("_id", -1)]),
+            index("user_region_idx", &[("user_id", 1), ("region_id", 1)]),
+            index("user_host_status_idx", &[("user_id", 1), ("status", 1)]),
+        ],
+        validator: r#"{"bsonType": "object",
+            "required": ["_id", "user_id", "region_id", "x_octet", "y_octet", "z_octet", "hostname", "status", "created_at"],
+            "properties": {
+                "z_octet": {"bsonType": "int", "minimum": 1, "maximum": 254},
+                "status": {"enum": ["Active", "Reserved"]},
+                "created_at": {"bsonType": "date"}}}"#,
+    },
+    CollectionSpec {
+        name: "ipam_comments",
+        indexes: &[index("user_resource_comments_idx", &[("user_id", 1), ("resource_id", 1), ("created_at", -1)])],
+        validator: r#"{"bsonType": "object", "required": ["_id", "user_id", "resource_type", "resource_id", "text", "created_at"],
+            "properties": {"resource_type": {"enum": ["region", "host"]}, "text": {"bsonType": "string", "maxLength": 2000}}}"#,
+    },
+    CollectionSpec {
+        name: "ipam_audit_history",
+        indexes: &[
+            index("user_timestamp_idx", &[("user_id", 1), ("timestamp", -1), ("_id", -1)]),
+            index("user_resource_timestamp_idx", &[("user_id", 1), ("resource_id", 1), ("timestamp", -1)]),
+            index("user_action_timestamp_idx", &[("user_id", 1), ("action_type", 1), ("timestamp", -1)]),
+            index("user_address_audit_idx", &[("user_id", 1), ("x_octet", 1), ("y_octet", 1), ("z_octet", 1)]),
+        ],
+        validator: r#"{"bsonType": "object",
+            "required": ["_id", "user_id", "actor_id", "action_type", "resource_type", "resource_id", "snapshot", "timestamp"],
+            "properties": {"timestamp": {"bsonType": "date"}}}"#,
+    },
+    CollectionSpec {
+        name: "ipam_user_quotas",
+        indexes: &[],
+        validator: r#"{"bsonType": "object", "required": ["_id", "region_count", "host_count"],
+            "properties": {"region_count": {"bsonType": ["int", "long"], "minimum": 0},
+                           "host_count": {"bsonType": ["int", "long"], "minimum": 0}}}"#,
+    },
+];

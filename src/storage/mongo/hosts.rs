@@ -1,0 +1,354 @@
+//! Hosts: allocation by claiming the lowest free Z bits of the region document, reads,
+//! optimistic updates and release.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use mongodb::bson::{Bson, Document, doc};
+use serde_json::json;
+
+use super::docs::{HostDoc, RegionDoc};
+use super::filters::{host_filter, literal_regex};
+use super::quotas::Counter;
+use super::regions::MAX_ATTEMPTS;
+use super::{MongoStore, errors, find_all, find_page};
+use crate::auth::Actor;
+use crate::domain::{
+    AuditAction, AuditEvent, Host, HostId, HostPatch, HostStatus, Hostname, HostnamePrefix, OwnerLabel, Page,
+    PageRequest, Reason, Region, RegionId, RegionStatus, SearchText, TenAddress, UserId,
+};
+use crate::error::{ConflictKind, IpamError, Result};
+use crate::storage::{AllocateHosts, HostFilter, HostNames, HostStore, ReleaseOutcome};
+
+const HOSTNAME_INDEX: &str = "user_region_hostname_unique_idx";
+
+fn duplicate_hostname(name: &Hostname, region: &Region) -> IpamError {
+    IpamError::conflict(
+        ConflictKind::DuplicateName,
+        format!("hostname '{name}' already exists in region {}", region.cidr()),
+        json!({ "hostname": name, "region_id": region.id }),
+    )
+}
+
+fn not_active(region: &Region) -> IpamError {
+    IpamError::conflict(
+        ConflictKind::Conflict,
+        format!("region {} has status {}; only Active regions receive new hosts", region.cidr(), region.status),
+        json!({ "region_id": region.id, "status": region.status }),
+    )
+}
+
+fn no_room(region: &Region, free: usize, requested: u32) -> IpamError {
+    let message = if free == 0 {
+        format!("region {} is full ({} hosts allocated)", region.cidr(), region.allocated_hosts)
+    } else {
+        format!("region {} has only {free} free address(es); {requested} requested", region.cidr())
+    };
+    IpamError::conflict(
+        ConflictKind::CapacityExhausted,
+        message,
+        json!({ "region_id": region.id, "capacity": 254, "allocated": region.allocated_hosts, "requested": requested }),
+    )
+}
+
+/// Why a region cannot take hosts right now, if it cannot.
+fn unusable(doc: Option<&RegionDoc>, id: &RegionId) -> Result<Option<IpamError>> {
+    match doc {
+        None => Ok(Some(IpamError::not_found("region", id.as_str()))),
+        Some(d) if d.retiring => Ok(Some(IpamError::not_found("region", id.as_str()))),
+        Some(d) if d.status != RegionStatus::Active.as_str() => Ok(Some(not_active(&Region::try_from(d.clone())?))),
+        Some(_) => Ok(None),
+    }
+}
+
+impl MongoStore {
+    async fn host_doc(&self, user: &UserId, id: &HostId) -> Result<Option<HostDoc>> {
+        self.hosts().find_one(doc! { "_id": id.as_str(), "user_id": user.as_str() }).await.map_err(errors::db)
+    }
+
+    async fn batch_names(
+        &self,
+        user: &UserId,
+        region: &RegionId,
+        prefix: &HostnamePrefix,
+        count: u32,
+    ) -> Result<Vec<Hostname>> {
+        let stem = SearchText::parse(&format!("{prefix}-")).map_err(IpamError::internal)?;
+        let mut pattern = literal_regex(&stem);
+        if let Some(Bson::String(p)) = pattern.get_mut("$regex") {
+            p.insert(0, '^');
+        }
+        let filter = doc! { "user_id": user.as_str(), "region_id": region.as_str(), "hostname": pattern };
+        let docs = find_all(&self.hosts(), filter, None).await?;
+        let highest = docs.iter().filter_map(|h| prefix.sequence_of(&h.hostname)).max().unwrap_or(0);
+        (1..=count)
+            .map(|i| prefix.hostname(highest.saturating_add(i)).map_err(|e| IpamError::invalid("hostname_prefix", e)))
+            .collect()
+    }
+
+    async fn release_claims(&self, user: &UserId, region: &RegionId, zs: &[u8]) -> Result<()> {
+        for z in zs {
+            self.release_host_slot(user, region, *z).await?;
+        }
+        Ok(())
+    }
+
+    async fn place_hosts(&self, req: &AllocateHosts<'_>, count: u32) -> Result<Vec<Host>> {
+        let actor = req.actor;
+        let user = &actor.user_id;
+        let id = req.region_id;
+        let doc = self.region_doc(user, id).await?;
+        if let Some(e) = unusable(doc.as_ref(), id)? {
+            return Err(e);
+        }
+        let Some(mut doc) = doc else { return Err(IpamError::not_found("region", id.as_str())) };
+        let region = Region::try_from(doc.clone())?;
+        let wanted = usize::try_from(count).unwrap_or(usize::MAX);
+        let free = doc.slots().lowest_free_n(1, 254, wanted, |_| false).len();
+        if free < wanted {
+            return Err(no_room(&region, free, count));
+        }
+        let names = match req.names {
+            HostNames::One(name) => {
+                let taken = doc! { "user_id": user.as_str(), "region_id": id.as_str(), "hostname": name.as_str() };
+                if self.hosts().find_one(taken).await.map_err(errors::db)?.is_some() {
+                    return Err(duplicate_hostname(name, &region));
+                }
+                vec![name.clone()]
+            }
+            HostNames::Batch { prefix, count } => self.batch_names(user, id, prefix, count).await?,
+        };
+        let mut claimed: Vec<u8> = Vec::with_capacity(names.len());
+        for _ in &names {
+            let mut attempts = 0;
+            loop {
+                let Some(z) = doc.slots().lowest_free(1, 254, |z| claimed.contains(&z)) else {
+                    self.release_claims(user, id, &claimed).await?;
+                    return Err(no_room(&region, claimed.len(), count));
+                };
+                if self.claim_host(user, id, z).await? {
+                    claimed.push(z);
+                    break;
+                }
+                attempts += 1;
+                let fresh = self.region_doc(user, id).await?;
+                if let Some(e) = unusable(fresh.as_ref(), id)?.or_else(|| (attempts >= MAX_ATTEMPTS).then(contention)) {
+                    self.release_claims(user, id, &claimed).await?;
+                    return Err(e);
+                }
+                if let Some(fresh) = fresh {
+                    doc = fresh;
+                }
+            }
+        }
+        let owner = req.owner.cloned().unwrap_or_else(|| OwnerLabel::from_stored(actor.username.to_string()));
+        let hosts: Vec<Host> = names
+            .into_iter()
+            .zip(&claimed)
+            .map(|(hostname, z)| Host {
+                id: HostId::generate(),
+                user_id: user.clone(),
+                region_id: id.clone(),
+                x: region.x,
+                y: region.y,
+                z: *z,
+                hostname,
+                details: req.details.clone(),
+                owner: owner.clone(),
+                owner_id: user.clone(),
+                status: HostStatus::Active,
+                tags: req.tags.clone(),
+                created_at: req.now,
+                updated_at: req.now,
+                created_by: user.clone(),
+                updated_by: user.clone(),
+            })
+            .collect();
+        let ids: Vec<Bson> = hosts.iter().map(|h| Bson::String(h.id.to_string())).collect();
+        if let Err(e) = self.hosts().insert_many(hosts.iter().map(HostDoc::new)).ordered(true).await {
+            self.hosts().delete_many(doc! { "_id": { "$in": ids } }).await.map_err(errors::db)?;
+            self.release_claims(user, id, &claimed).await?;
+            return Err(match errors::duplicate_index(&e).as_deref() {
+                Some(HOSTNAME_INDEX) => IpamError::conflict(
+                    ConflictKind::DuplicateName,
+                    format!("a hostname of the request already exists in region {}", region.cidr()),
+                    json!({ "region_id": id }),
+                ),
+                Some(_) => contention(),
+                None => errors::db(e),
+            });
+        }
+        // A retirement that started after our claims may have listed the region's hosts before
+        // ours landed: if so, take ours back out rather than leave them orphaned.
+        let still = self
+            .regions()
+            .find_one(doc! { "_id": id.as_str(), "retiring": { "$ne": true } })
+            .await
+            .map_err(errors::db)?;
+        if still.is_none() {
+            self.hosts().delete_many(doc! { "_id": { "$in": ids } }).await.map_err(errors::db)?;
+            return Err(IpamError::not_found("region", id.as_str()));
+        }
+        let events: Vec<AuditEvent> =
+            hosts.iter().map(|h| AuditEvent::host(AuditAction::Create, h, actor, None, vec![], req.now)).collect();
+        self.record(&events).await?;
+        Ok(hosts)
+    }
+}
+
+fn contention() -> IpamError {
+    IpamError::conflict(ConflictKind::Conflict, "too many concurrent allocations; retry", json!({}))
+}
+
+#[async_trait]
+impl HostStore for MongoStore {
+    async fn allocate_hosts(&self, req: AllocateHosts<'_>) -> Result<Vec<Host>> {
+        let user = &req.actor.user_id;
+        let count = match req.names {
+            HostNames::One(_) => 1,
+            HostNames::Batch { count, .. } => count,
+        };
+        self.take_quota(user, Counter::Hosts, count, req.quotas, req.now).await?;
+        let placed = self.place_hosts(&req, count).await;
+        if placed.is_err() {
+            self.adjust_quota(user, Counter::Hosts, -i32::try_from(count).unwrap_or(i32::MAX), req.now).await?;
+        }
+        placed
+    }
+
+    async fn next_free_host(
+        &self,
+        user: &UserId,
+        region: &RegionId,
+        _now: DateTime<Utc>,
+    ) -> Result<Option<(Region, Option<u8>)>> {
+        match self.region_doc(user, region).await? {
+            Some(d) => {
+                let z = d.slots().lowest_free(1, 254, |_| false);
+                Ok(Some((Region::try_from(d)?, z)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn host(&self, user: &UserId, id: &HostId) -> Result<Option<Host>> {
+        self.host_doc(user, id).await?.map(Host::try_from).transpose()
+    }
+
+    async fn hosts_at(&self, user: &UserId, addresses: &[TenAddress]) -> Result<Vec<Host>> {
+        if addresses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let any: Vec<Document> = addresses
+            .iter()
+            .map(|a| doc! { "x_octet": i32::from(a.x), "y_octet": i32::from(a.y), "z_octet": i32::from(a.z) })
+            .collect();
+        let docs = find_all(&self.hosts(), doc! { "user_id": user.as_str(), "$or": any }, None).await?;
+        docs.into_iter().map(Host::try_from).collect()
+    }
+
+    async fn list_hosts(&self, user: &UserId, filter: &HostFilter, page: PageRequest) -> Result<Page<Host>> {
+        let region_ids = self.regions_named(user, filter).await?;
+        let sort = doc! { "created_at": -1, "_id": -1 };
+        find_page(&self.hosts(), host_filter(user, filter, region_ids), sort, page, Host::try_from).await
+    }
+
+    async fn update_host(
+        &self,
+        actor: &Actor,
+        id: &HostId,
+        patch: &HostPatch,
+        reason: Option<&Reason>,
+        now: DateTime<Utc>,
+    ) -> Result<Host> {
+        let user = &actor.user_id;
+        for _ in 0..MAX_ATTEMPTS {
+            let current = self.host_doc(user, id).await?.ok_or_else(|| IpamError::not_found("host", id.as_str()))?;
+            let seen = HostDoc::new(&Host::try_from(current.clone())?);
+            let mut host = Host::try_from(current)?;
+            let before = host.clone();
+            let changes = host.apply(patch);
+            if changes.is_empty() {
+                return Ok(host);
+            }
+            host.updated_at = now;
+            host.updated_by = user.clone();
+            let new = HostDoc::new(&host);
+            // Optimistic: replace only the version that was read.
+            let filter = super::docs::to_document(&seen)?;
+            match self.hosts().replace_one(filter, new).await {
+                Ok(r) if r.matched_count == 1 => {
+                    let event = AuditEvent::host(
+                        AuditAction::Update,
+                        &before,
+                        actor,
+                        reason.map(|r| r.to_string()),
+                        changes,
+                        now,
+                    );
+                    self.record(&[event]).await?;
+                    return Ok(host);
+                }
+                Ok(_) => continue,
+                Err(e) if errors::duplicate_index(&e).as_deref() == Some(HOSTNAME_INDEX) => {
+                    return Err(IpamError::conflict(
+                        ConflictKind::DuplicateName,
+                        format!("hostname '{}' already exists in the region", host.hostname),
+                        json!({ "hostname": host.hostname, "region_id": host.region_id }),
+                    ));
+                }
+                Err(e) => return Err(errors::db(e)),
+            }
+        }
+        Err(contention())
+    }
+
+    async fn release_hosts(
+        &self,
+        actor: &Actor,
+        ids: &[HostId],
+        reason: &Reason,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ReleaseOutcome>> {
+        let user = &actor.user_id;
+        let mut seen = HashSet::new();
+        let mut outcomes = Vec::new();
+        let mut events = Vec::new();
+        for id in ids {
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            let deleted = self
+                .hosts()
+                .find_one_and_delete(doc! { "_id": id.as_str(), "user_id": user.as_str() })
+                .await
+                .map_err(errors::db)?;
+            let Some(deleted) = deleted else {
+                outcomes.push(ReleaseOutcome::NotFound(id.clone()));
+                continue;
+            };
+            let host = Host::try_from(deleted)?;
+            self.comments()
+                .delete_many(doc! { "user_id": user.as_str(), "resource_id": id.as_str() })
+                .await
+                .map_err(errors::db)?;
+            self.release_host_slot(user, &host.region_id, host.z).await?;
+            self.adjust_quota(user, Counter::Hosts, -1, now).await?;
+            events.push(AuditEvent::host(AuditAction::Release, &host, actor, Some(reason.to_string()), vec![], now));
+            outcomes.push(ReleaseOutcome::Released(Box::new(host)));
+        }
+        self.record(&events).await?;
+        Ok(outcomes)
+    }
+}
+
+impl MongoStore {
+    /// Ids of the regions whose name matches the host filter's region-name condition.
+    pub(super) async fn regions_named(&self, user: &UserId, f: &HostFilter) -> Result<Option<Vec<String>>> {
+        let Some(needle) = &f.region_name_contains else { return Ok(None) };
+        let filter = doc! { "user_id": user.as_str(), "name_key": literal_regex(needle) };
+        let docs = find_all(&self.regions(), filter, None).await?;
+        Ok(Some(docs.into_iter().map(|d| d.id).collect()))
+    }
+}

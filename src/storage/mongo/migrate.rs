@@ -1,0 +1,150 @@
+//! Migrations on MongoDB: each collection is created with its `$jsonSchema` validator (or has
+//! it updated with `collMod` when it already exists) and its indexes; the history lives in the
+//! `ipam_migrations` collection.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use ipam_migrations::{CollectionSpec, IndexSpec, MIGRATIONS};
+
+pub use crate::storage::migrations::{Applied, MigrationState};
+use mongodb::bson::{self, Bson, DateTime as BsonDateTime, Document, doc};
+use mongodb::options::IndexOptions;
+use mongodb::{Database, IndexModel};
+
+/// The history collection.
+pub const HISTORY: &str = ipam_migrations::HISTORY_TABLE;
+
+/// MongoDB's "collection already exists" error code.
+const NAMESPACE_EXISTS: i32 = 48;
+
+/// The `$jsonSchema` validator of a collection.
+pub fn validator(spec: &CollectionSpec) -> anyhow::Result<Document> {
+    let schema: serde_json::Value = serde_json::from_str(spec.validator)?;
+    Ok(doc! { "$jsonSchema": bson::to_bson(&schema)? })
+}
+
+/// The index model of a spec.
+pub fn index_model(spec: &IndexSpec) -> IndexModel {
+    let keys: Document = spec.keys.iter().map(|(k, d)| ((*k).to_owned(), Bson::Int32(*d))).collect();
+    let options = IndexOptions::builder()
+        .name(spec.name.to_owned())
+        .unique(spec.unique.then_some(true))
+        .expire_after(spec.expire_after_secs.map(std::time::Duration::from_secs))
+        .build();
+    IndexModel::builder().keys(keys).options(options).build()
+}
+
+async fn create_collection(db: &Database, spec: &CollectionSpec) -> anyhow::Result<()> {
+    let validator = validator(spec)?;
+    match db.create_collection(spec.name).validator(validator.clone()).await {
+        Ok(()) => {}
+        Err(e) if matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == NAMESPACE_EXISTS) => {
+            db.run_command(doc! { "collMod": spec.name, "validator": validator }).await?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if !spec.indexes.is_empty() {
+        let models: Vec<IndexModel> = spec.indexes.iter().map(index_model).collect();
+        db.collection::<Document>(spec.name).create_indexes(models).await?;
+    }
+    Ok(())
+}
+
+/// Applies every migration not yet in force.
+pub async fn apply_pending(db: &Database) -> anyhow::Result<Vec<Applied>> {
+    let history = db.collection::<Document>(HISTORY);
+    let mut applied = Vec::new();
+    for m in MIGRATIONS {
+        let version = i64::from(m.version);
+        let in_force = history
+            .find_one(doc! { "_id": version, "applied_at": { "$ne": Bson::Null }, "rolled_back_at": Bson::Null })
+            .await?;
+        if in_force.is_some() {
+            continue;
+        }
+        let started = Instant::now();
+        for spec in m.collections {
+            create_collection(db, spec)
+                .await
+                .map_err(|e| anyhow::anyhow!("migration {} ({}): {e}", m.version, m.name))?;
+        }
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        history
+            .update_one(
+                doc! { "_id": version },
+                doc! { "$set": {
+                    "name": m.name, "description": m.description, "applied_at": BsonDateTime::now(),
+                    "rolled_back_at": Bson::Null, "duration_ms": i64::try_from(duration_ms).unwrap_or(i64::MAX),
+                }},
+            )
+            .upsert(true)
+            .await?;
+        applied.push(Applied { migration: *m, duration_ms });
+    }
+    Ok(applied)
+}
+
+/// Every known migration and whether it is in force.
+pub async fn status(db: &Database) -> anyhow::Result<Vec<MigrationState>> {
+    let rows: Vec<Document> =
+        db.collection::<Document>(HISTORY).find(doc! { "rolled_back_at": Bson::Null }).await?.try_collect().await?;
+    Ok(MIGRATIONS
+        .iter()
+        .map(|m| {
+            let applied_at = rows
+                .iter()
+                .find(|r| r.get_i64("_id").ok() == Some(i64::from(m.version)))
+                .and_then(|r| r.get_datetime("applied_at").ok())
+                .and_then(|d| DateTime::<Utc>::from_timestamp_millis(d.timestamp_millis()));
+            MigrationState { migration: *m, applied_at }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use ipam_migrations::CORE_COLLECTIONS;
+
+    use super::*;
+
+    #[test]
+    fn index_models_carry_name_keys_and_uniqueness() {
+        let regions = CORE_COLLECTIONS.iter().find(|c| c.name == "ipam_regions").unwrap();
+        let model = index_model(&regions.indexes[0]);
+        assert_eq!(model.keys, doc! { "user_id": 1, "x_octet": 1, "y_octet": 1 });
+        let options = model.options.unwrap();
+        assert_eq!(options.name.as_deref(), Some("user_xy_unique_idx"));
+        assert_eq!(options.unique, Some(true));
+        let created = index_model(&regions.indexes[2]);
+        assert_eq!(created.keys, doc! { "user_id": 1, "created_at": -1, "_id": -1 });
+        assert_eq!(created.options.unwrap().unique, None);
+    }
+
+    #[test]
+    fn every_expected_index_of_the_core_is_declared() {
+        let names: Vec<(&str, &str)> =
+            CORE_COLLECTIONS.iter().flat_map(|c| c.indexes.iter().map(move |i| (c.name, i.name))).collect();
+        for expected in [
+            ("ipam_regions", "user_xy_unique_idx"),
+            ("ipam_regions", "user_country_region_unique_idx"),
+            ("ipam_hosts", "user_xyz_unique_idx"),
+            ("ipam_hosts", "user_region_hostname_unique_idx"),
+            ("ipam_audit_history", "user_timestamp_idx"),
+            ("continent_country_mapping", "country_name_unique_idx"),
+        ] {
+            assert!(names.contains(&expected), "{expected:?}");
+        }
+    }
+
+    #[test]
+    fn validators_become_json_schema_documents() {
+        let regions = CORE_COLLECTIONS.iter().find(|c| c.name == "ipam_regions").unwrap();
+        let v = validator(regions).unwrap();
+        let schema = v.get_document("$jsonSchema").unwrap();
+        assert_eq!(schema.get_str("bsonType").unwrap(), "object");
+        let status = schema.get_document("properties").unwrap().get_document("status").unwrap();
+        assert_eq!(status.get_array("enum").unwrap(), &vec![Bson::from("Active"), Bson::from("Reserved")]);
+    }
+}

@@ -1,0 +1,293 @@
+//! Regions: allocation by claiming the lowest free block of a country's bitmaps, reads,
+//! optimistic updates and retirement.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use mongodb::bson::{Bson, doc};
+use serde_json::json;
+
+use super::docs::{RegionDoc, SlotsDoc, date};
+use super::filters::region_filter;
+use super::quotas::Counter;
+use super::{MongoStore, errors, find_all, find_page};
+use crate::auth::Actor;
+use crate::domain::slots::first_free_block;
+use crate::domain::{
+    AuditAction, AuditEvent, Country, Host, OwnerLabel, Page, PageRequest, Reason, Region, RegionId, RegionPatch,
+    RegionStatus, SlotMap, UserId,
+};
+use crate::error::{ConflictKind, IpamError, Result};
+use crate::storage::{AllocateRegion, RegionFilter, RegionStore, RetiredRegion};
+
+/// How often one allocation re-reads the bitmaps after losing a race before giving up (each
+/// loss means another request got a block, so this bounds the contention it tolerates).
+pub(super) const MAX_ATTEMPTS: usize = 1_000;
+
+const ADDRESS_INDEX: &str = "user_xy_unique_idx";
+const NAME_INDEX: &str = "user_country_region_unique_idx";
+
+fn duplicate_name(name: &str, country: &str) -> IpamError {
+    IpamError::conflict(
+        ConflictKind::DuplicateName,
+        format!("a region named '{name}' already exists in {country}"),
+        json!({ "region_name": name, "country": country }),
+    )
+}
+
+fn contention() -> IpamError {
+    IpamError::conflict(ConflictKind::Conflict, "too many concurrent allocations; retry", json!({}))
+}
+
+impl MongoStore {
+    async fn region_slots(&self, user: &UserId, lo: u8, hi: u8) -> Result<BTreeMap<u8, SlotMap>> {
+        let filter = doc! { "user_id": user.as_str(), "x_octet": { "$gte": i32::from(lo), "$lte": i32::from(hi) } };
+        let docs: Vec<SlotsDoc> = find_all(&self.slots(), filter, None).await?;
+        Ok(docs
+            .into_iter()
+            .filter_map(|d| u8::try_from(d.x_octet).ok().map(|x| (x, SlotMap::from_words(d.y_slots))))
+            .collect())
+    }
+
+    pub(super) async fn region_doc(&self, user: &UserId, id: &RegionId) -> Result<Option<RegionDoc>> {
+        self.regions().find_one(doc! { "_id": id.as_str(), "user_id": user.as_str() }).await.map_err(errors::db)
+    }
+
+    async fn place_region(&self, req: &AllocateRegion<'_>) -> Result<Region> {
+        let (actor, c) = (req.actor, req.country);
+        let user = &actor.user_id;
+        let key = req.region.name.key();
+        let taken = doc! { "user_id": user.as_str(), "country_code": c.code.as_str(), "name_key": &key };
+        if self.regions().find_one(taken).await.map_err(errors::db)?.is_some() {
+            return Err(duplicate_name(req.region.name.as_str(), &c.name));
+        }
+        for _ in 0..MAX_ATTEMPTS {
+            let used = self.region_slots(user, c.x_start, c.x_end).await?;
+            let Some((x, y)) = first_free_block(c.x_start, c.x_end, &used, |_, _| false) else {
+                let allocated: u32 = used.values().map(SlotMap::count).sum();
+                return Err(IpamError::conflict(
+                    ConflictKind::CapacityExhausted,
+                    format!(
+                        "no free /24 is left in {} ({} of {} regions allocated)",
+                        c.name,
+                        allocated,
+                        c.region_capacity()
+                    ),
+                    json!({ "country": c.name, "country_code": c.code, "capacity": c.region_capacity(), "allocated": allocated }),
+                ));
+            };
+            if !self.claim_block(user, x, y).await? {
+                continue; // another request claimed it first: re-read
+            }
+            let region = Region {
+                id: RegionId::generate(),
+                user_id: user.clone(),
+                owner_id: user.clone(),
+                owner: req.region.owner.clone().unwrap_or_else(|| OwnerLabel::from_stored(actor.username.to_string())),
+                country_code: c.code.clone(),
+                x,
+                y,
+                name: req.region.name.clone(),
+                description: req.region.description.clone(),
+                status: RegionStatus::Active,
+                tags: req.region.tags.clone(),
+                allocated_hosts: 0,
+                created_at: req.now,
+                updated_at: req.now,
+                created_by: user.clone(),
+                updated_by: user.clone(),
+            };
+            match self.regions().insert_one(RegionDoc::new(&region)).await {
+                Ok(_) => {
+                    self.record(&[AuditEvent::region(AuditAction::Create, &region, actor, None, vec![], req.now)])
+                        .await?;
+                    return Ok(region);
+                }
+                // The bitmap missed an existing region (derived data): the bit now tells the truth.
+                Err(e) if errors::duplicate_index(&e).as_deref() == Some(ADDRESS_INDEX) => {
+                    tracing::warn!(x, y, "region bitmap was stale; repaired");
+                }
+                Err(e) => {
+                    self.release_block(user, x, y).await?;
+                    return Err(match errors::duplicate_index(&e).as_deref() {
+                        Some(NAME_INDEX) => duplicate_name(req.region.name.as_str(), &c.name),
+                        _ => errors::db(e),
+                    });
+                }
+            }
+        }
+        Err(contention())
+    }
+
+    async fn hosts_of(&self, user: &UserId, region: &RegionId) -> Result<Vec<Host>> {
+        let filter = doc! { "user_id": user.as_str(), "region_id": region.as_str() };
+        let docs = find_all(&self.hosts(), filter, Some(doc! { "z_octet": 1 })).await?;
+        docs.into_iter().map(Host::try_from).collect()
+    }
+}
+
+#[async_trait]
+impl RegionStore for MongoStore {
+    async fn allocate_region(&self, req: AllocateRegion<'_>) -> Result<Region> {
+        let user = &req.actor.user_id;
+        self.take_quota(user, Counter::Regions, 1, req.quotas, req.now).await?;
+        let placed = self.place_region(&req).await;
+        if placed.is_err() {
+            self.adjust_quota(user, Counter::Regions, -1, req.now).await?;
+        }
+        placed
+    }
+
+    async fn next_free_region(&self, user: &UserId, c: &Country, _now: DateTime<Utc>) -> Result<Option<(u8, u8)>> {
+        let used = self.region_slots(user, c.x_start, c.x_end).await?;
+        Ok(first_free_block(c.x_start, c.x_end, &used, |_, _| false))
+    }
+
+    async fn region(&self, user: &UserId, id: &RegionId) -> Result<Option<Region>> {
+        self.region_doc(user, id).await?.map(Region::try_from).transpose()
+    }
+
+    async fn region_at(&self, user: &UserId, x: u8, y: u8) -> Result<Option<Region>> {
+        let filter = doc! { "user_id": user.as_str(), "x_octet": i32::from(x), "y_octet": i32::from(y) };
+        self.regions().find_one(filter).await.map_err(errors::db)?.map(Region::try_from).transpose()
+    }
+
+    async fn list_regions(&self, user: &UserId, filter: &RegionFilter, page: PageRequest) -> Result<Page<Region>> {
+        let sort = doc! { "created_at": -1, "_id": -1 };
+        find_page(&self.regions(), region_filter(user, filter), sort, page, Region::try_from).await
+    }
+
+    async fn update_region(
+        &self,
+        actor: &Actor,
+        id: &RegionId,
+        patch: &RegionPatch,
+        reason: Option<&Reason>,
+        now: DateTime<Utc>,
+    ) -> Result<Region> {
+        let user = &actor.user_id;
+        for _ in 0..MAX_ATTEMPTS {
+            let current =
+                self.region_doc(user, id).await?.ok_or_else(|| IpamError::not_found("region", id.as_str()))?;
+            let seen =
+                (current.updated_at, current.region_name.clone(), current.description.clone(), current.owner.clone());
+            let seen_status = current.status.clone();
+            let mut region = Region::try_from(current)?;
+            let before = region.clone();
+            let changes = region.apply(patch);
+            if changes.is_empty() {
+                return Ok(region);
+            }
+            region.updated_at = now;
+            region.updated_by = user.clone();
+            // Optimistic: only apply if nobody changed the region since it was read.
+            let filter = doc! {
+                "_id": id.as_str(), "user_id": user.as_str(), "updated_at": seen.0, "region_name": seen.1,
+                "description": seen.2, "owner": seen.3, "status": seen_status,
+            };
+            let set = doc! { "$set": {
+                "region_name": region.name.as_str(), "name_key": region.name.key(), "description": region.description.as_str(),
+                "owner": region.owner.as_str(), "status": region.status.as_str(),
+                "tags": mongodb::bson::to_bson(region.tags.as_map()).map_err(errors::bson)?,
+                "updated_at": date(now), "updated_by": user.as_str(),
+            }};
+            match self.regions().update_one(filter, set).await {
+                Ok(r) if r.matched_count == 1 => {
+                    let event = AuditEvent::region(
+                        AuditAction::Update,
+                        &before,
+                        actor,
+                        reason.map(|r| r.to_string()),
+                        changes,
+                        now,
+                    );
+                    self.record(&[event]).await?;
+                    return Ok(region);
+                }
+                Ok(_) => continue,
+                Err(e) if errors::duplicate_index(&e).as_deref() == Some(NAME_INDEX) => {
+                    return Err(duplicate_name(region.name.as_str(), region.country_code.as_str()));
+                }
+                Err(e) => return Err(errors::db(e)),
+            }
+        }
+        Err(contention())
+    }
+
+    async fn retire_region(
+        &self,
+        actor: &Actor,
+        id: &RegionId,
+        cascade: bool,
+        reason: &Reason,
+        now: DateTime<Utc>,
+    ) -> Result<RetiredRegion> {
+        let user = &actor.user_id;
+        // Flag it first: host claims require the flag to be absent, so nothing new lands in it.
+        let flagged = self
+            .regions()
+            .find_one_and_update(
+                doc! { "_id": id.as_str(), "user_id": user.as_str(), "retiring": { "$ne": true } },
+                doc! { "$set": { "retiring": true } },
+            )
+            .await
+            .map_err(errors::db)?
+            .ok_or_else(|| IpamError::not_found("region", id.as_str()))?;
+        let claimed = flagged.allocated_hosts;
+        let region = Region::try_from(flagged)?;
+        // Allocations that claimed a Z before the flag may still be inserting their host.
+        let mut hosts = self.hosts_of(user, id).await?;
+        for _ in 0..100 {
+            if i32::try_from(hosts.len()).unwrap_or(i32::MAX) >= claimed {
+                break;
+            }
+            tokio::task::yield_now().await;
+            hosts = self.hosts_of(user, id).await?;
+        }
+        if !hosts.is_empty() && !cascade {
+            self.regions()
+                .update_one(doc! { "_id": id.as_str() }, doc! { "$unset": { "retiring": "" } })
+                .await
+                .map_err(errors::db)?;
+            return Err(IpamError::conflict(
+                ConflictKind::Conflict,
+                format!(
+                    "region {} still has {} host(s); retire it with cascade=true to release them as well",
+                    region.cidr(),
+                    hosts.len()
+                ),
+                json!({ "region_id": id, "allocated_hosts": hosts.len() }),
+            ));
+        }
+        let cascade_reason = format!("Cascade retirement from region {}: {reason}", region.cidr());
+        let mut events: Vec<AuditEvent> = hosts
+            .iter()
+            .map(|h| AuditEvent::host(AuditAction::Retire, h, actor, Some(cascade_reason.clone()), vec![], now))
+            .collect();
+        let mut ids: Vec<Bson> = hosts.iter().map(|h| Bson::String(h.id.to_string())).collect();
+        ids.push(Bson::String(id.to_string()));
+        self.comments()
+            .delete_many(doc! { "user_id": user.as_str(), "resource_id": { "$in": ids } })
+            .await
+            .map_err(errors::db)?;
+        self.hosts()
+            .delete_many(doc! { "user_id": user.as_str(), "region_id": id.as_str() })
+            .await
+            .map_err(errors::db)?;
+        self.regions().delete_one(doc! { "_id": id.as_str(), "user_id": user.as_str() }).await.map_err(errors::db)?;
+        self.release_block(user, region.x, region.y).await?;
+        self.adjust_quota(user, Counter::Regions, -1, now).await?;
+        self.adjust_quota(user, Counter::Hosts, -i32::try_from(hosts.len()).unwrap_or(i32::MAX), now).await?;
+        let mut event = AuditEvent::region(AuditAction::Retire, &region, actor, Some(reason.to_string()), vec![], now);
+        event.snapshot["child_hosts"] = json!(
+            hosts
+                .iter()
+                .map(|h| json!({ "host_id": h.id, "hostname": h.hostname, "ip_address": h.ip_address() }))
+                .collect::<Vec<_>>()
+        );
+        events.push(event);
+        self.record(&events).await?;
+        Ok(RetiredRegion { region, hosts })
+    }
+}
