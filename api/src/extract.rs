@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
@@ -71,8 +71,8 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
         };
         return Err(ApiError::invalid("body", problem));
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -94,7 +94,10 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
         }
         let field = if path == "." { "body".to_owned() } else { path };
         ApiError::invalid(field, msg)
-    })
+    })?;
+    // Anything after the object (a second object, stray text) makes the body malformed.
+    de.end().map_err(|e| ApiError::invalid("body", format!("malformed JSON: {}", strip_position(&e.to_string()))))?;
+    Ok(value)
 }
 
 fn strip_position(msg: &str) -> String {
@@ -133,6 +136,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for AppQuery<T> {
             let text = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
             ApiError::invalid("query", text.to_owned())
         })
+    }
+}
+
+/// A path parameter. A path that cannot even be decoded (e.g. invalid UTF-8) names nothing
+/// that exists, so it is a 404 like any other unknown id.
+pub(crate) struct AppPath<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for AppPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(AppPath(v)),
+            Err(_) => Err(ApiError::NoRoute(format!("{} {}", parts.method, shorten(parts.uri.path())))),
+        }
     }
 }
 

@@ -118,7 +118,7 @@ impl CountryCatalog {
 
     /// Like [`find`](Self::find), with a not-found error naming the input.
     pub fn resolve(&self, key: &str) -> Result<&Country, IpamError> {
-        self.find(key).ok_or_else(|| IpamError::not_found("country", key.trim()))
+        self.find(key).ok_or_else(|| IpamError::not_found("country", super::address::shorten(key.trim())))
     }
 
     /// The country by exact code (from storage).

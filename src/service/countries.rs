@@ -86,6 +86,10 @@ impl Ipam {
 pub(super) fn unknown_continent(ipam: &Ipam, name: &str) -> IpamError {
     IpamError::invalid(
         "continent",
-        format!("unknown continent '{}'; one of: {}", name.trim(), ipam.catalog.continents().join(", ")),
+        format!(
+            "unknown continent '{}'; one of: {}",
+            crate::domain::address::shorten(name.trim()),
+            ipam.catalog.continents().join(", ")
+        ),
     )
 }

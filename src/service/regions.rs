@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::Ipam;
 use crate::auth::Actor;
+use crate::domain::address::shorten;
 use crate::domain::country::HOSTS_PER_REGION;
 use crate::domain::{
     Country, NewRegion, OwnerLabel, Page, PageRequest, Reason, Region, RegionId, RegionPatch, RegionStatus, SearchText,
@@ -70,7 +71,7 @@ impl Ipam {
             let c = self
                 .catalog
                 .find(key)
-                .ok_or_else(|| IpamError::invalid("country", format!("unknown country '{}'", key.trim())))?;
+                .ok_or_else(|| IpamError::invalid("country", format!("unknown country '{}'", shorten(key.trim()))))?;
             selected = Some(vec![c]);
         }
         if let Some(name) = continent {
@@ -102,7 +103,7 @@ impl Ipam {
         let country = self
             .catalog
             .find(country)
-            .ok_or_else(|| IpamError::invalid("country", format!("unknown country '{}'", country.trim())))?;
+            .ok_or_else(|| IpamError::invalid("country", format!("unknown country '{}'", shorten(country.trim()))))?;
         if country.is_reserved {
             return Err(IpamError::conflict(
                 ConflictKind::CountryReserved,

@@ -1,1 +1,132 @@
-//! Storage conformance suite (being written).
+//! Storage conformance suite: the behaviour every `Store` backend must show, written once in
+//! [`suite`] and run against each backend by [`conformance!`].
+//!
+//! A backend joins by providing a factory `async fn() -> Option<Backend>` that returns a fresh,
+//! empty, migrated store (or `None` when the backend's server is not configured, which skips
+//! the tests) and one `conformance!(name, factory)` line.
+
+mod suite;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use ipam_core::storage::Store;
+use ipam_core::storage::sqlite::SqliteStore;
+
+/// A fresh store plus whatever has to outlive it (a temporary directory, a database to drop).
+pub struct Backend {
+    // Field order matters: the store is dropped before its guard.
+    store: Arc<dyn Store>,
+    _guard: Box<dyn Any + Send>,
+}
+
+impl Backend {
+    /// Wraps a store and the value that keeps its data alive.
+    pub fn new(store: Arc<dyn Store>, guard: impl Any + Send) -> Self {
+        Self { store, _guard: Box::new(guard) }
+    }
+
+    /// The store under test.
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.store)
+    }
+}
+
+/// SQLite: a new database file in its own temporary directory, migrated and seeded.
+async fn sqlite_store() -> Option<Backend> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("ipam.db").display());
+    let store = SqliteStore::connect(&url, 8).await.expect("open the SQLite store");
+    store.prepare().await.expect("migrate and seed the SQLite store");
+    Some(Backend::new(Arc::new(store), dir))
+}
+
+/// Instantiates the whole suite for one backend: `conformance!(module_name, factory)`.
+///
+/// Every behaviour is listed once below; a test that exposes a defect keeps asserting the
+/// correct behaviour and carries `#[ignore = "BUG: ..."]` in front of its name.
+macro_rules! conformance {
+    ($backend:ident, $factory:path) => {
+        conformance!(@tests $backend, $factory, [
+            // countries
+            countries_are_seeded_once_with_contiguous_ranges_covering_every_x_octet,
+            regions_per_x_counts_only_the_callers_regions_inside_the_range,
+            // regions
+            regions_are_allocated_from_the_first_x_of_the_country_with_the_lowest_free_y,
+            allocation_moves_to_the_next_x_once_256_regions_fill_one,
+            a_full_country_refuses_another_region_with_capacity_exhausted,
+            retired_blocks_are_handed_out_again_before_new_ones,
+            every_user_allocates_in_an_independent_namespace,
+            region_names_are_unique_per_user_and_country_ignoring_case,
+            the_region_quota_refuses_one_more_region_and_frees_up_on_retirement,
+            next_free_region_names_the_block_the_next_allocation_takes,
+            updating_a_region_returns_it_and_audits_the_snapshot_before_and_each_changed_field,
+            a_region_patch_that_changes_nothing_writes_no_audit_event,
+            retiring_a_region_that_has_hosts_without_cascade_is_refused_and_changes_nothing,
+            retiring_with_cascade_removes_the_hosts_and_audits_each_host_and_the_region,
+            unknown_regions_cannot_be_updated_or_retired,
+            // hosts
+            hosts_are_allocated_from_z_1_with_the_lowest_free_address,
+            released_addresses_are_handed_out_again_before_new_ones,
+            batch_names_continue_after_the_highest_existing_number_of_the_prefix,
+            a_batch_larger_than_the_free_space_stores_nothing,
+            a_full_region_refuses_another_host_with_capacity_exhausted,
+            the_host_quota_refuses_singles_and_batches_and_frees_up_on_release_and_cascade,
+            a_reserved_region_refuses_new_hosts_until_it_is_active_again,
+            hostnames_are_unique_within_a_region_only,
+            updating_a_host_returns_it_and_audits_the_snapshot_before_and_each_changed_field,
+            a_host_patch_that_changes_nothing_writes_no_audit_event,
+            release_reports_one_outcome_per_distinct_id_in_request_order,
+            hosts_at_finds_exactly_the_callers_hosts_at_the_requested_addresses,
+            next_free_host_names_the_address_the_next_allocation_takes,
+            // comments
+            comments_are_listed_newest_first_with_real_totals_and_audited,
+            comments_cannot_reach_another_users_or_a_missing_resource,
+            comments_vanish_with_their_host_and_with_a_retired_region,
+            // audit
+            audit_events_filter_by_action_resource_address_and_time_with_real_totals,
+            audit_events_paginate_newest_first_and_stay_in_the_users_namespace,
+            // quotas
+            a_user_who_never_allocated_has_empty_usage,
+            quota_overrides_are_applied_reset_and_audited,
+            quotas_are_listed_by_user_id_with_real_totals,
+            // listing
+            region_list_filters_combine_with_real_totals,
+            region_name_filter_matches_percent_and_underscore_literally,
+            host_list_filters_combine_with_real_totals,
+            host_name_filters_match_percent_and_underscore_literally,
+            lists_are_ordered_newest_first_across_pages,
+            // search
+            search_returns_both_kinds_newest_first_with_real_totals,
+            search_applies_each_kinds_filter_to_that_kind_only,
+            // invariants
+            a_random_operation_sequence_keeps_lists_allocation_and_quotas_consistent,
+        ]);
+    };
+    (@tests $backend:ident, $factory:path, [$($(#[$attr:meta])* $name:ident),* $(,)?]) => {
+        mod $backend {
+            use super::*;
+
+            $(
+                #[tokio::test]
+                $(#[$attr])*
+                async fn $name() {
+                    let Some(backend) = $factory().await else {
+                        eprintln!("skipped: the {} backend is not configured", stringify!($backend));
+                        return;
+                    };
+                    crate::suite::$name(backend.store()).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(sqlite, sqlite_store);
+
+// MongoDB runs this same suite once its backend exists (it does not yet). That change adds a
+// factory `async fn mongo_store() -> Option<Backend>` which returns `None` unless
+// IPAM_TEST_MONGODB_URL is set (so runs without a server skip those tests) and otherwise opens a
+// fresh database (dropped by its guard), plus this one line:
+//
+//     conformance!(mongodb, mongo_store);

@@ -1,7 +1,7 @@
 //! The audit trail: `/ipam/audit` and the per-resource histories.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use ipam_core::domain::{AuditAction, AuditId, AuditResource, OctetRange, PageRequest};
 use ipam_core::storage::AuditFilter;
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use crate::auth::{Auth, Read};
 use crate::dto::{AuditEventResponse, PageResponse};
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{AppQuery, QueryParser, host_id, region_id, shorten};
+use crate::extract::{AppPath, AppQuery, QueryParser, host_id, region_id, shorten};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -75,7 +75,7 @@ async fn list_audit(
 async fn get_audit_event(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> ApiResult<Json<AuditEventResponse>> {
     let id = AuditId::parse(&id).ok_or_else(|| ipam_core::IpamError::not_found("audit event", shorten(&id)))?;
     Ok(Json(s.ipam.audit_event(&actor, &id).await?.into()))
@@ -106,7 +106,7 @@ fn page(q: &HistoryParams) -> ApiResult<PageRequest> {
 async fn region_history(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
     AppQuery(q): AppQuery<HistoryParams>,
 ) -> ApiResult<Json<PageResponse<AuditEventResponse>>> {
     let id = region_id(&id)?;
@@ -122,7 +122,7 @@ async fn region_history(
 async fn host_history(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
     AppQuery(q): AppQuery<HistoryParams>,
 ) -> ApiResult<Json<PageResponse<AuditEventResponse>>> {
     let id = host_id(&id)?;

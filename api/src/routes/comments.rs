@@ -1,7 +1,7 @@
 //! Comments on regions and hosts: `/ipam/{regions|hosts}/{id}/comments`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use ipam_core::domain::{Comment, CommentTarget, CommentText};
@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use crate::auth::{Auth, Read, Update};
 use crate::dto::{PageResponse, created};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppQuery, QueryParser, host_id, region_id};
+use crate::extract::{AppJson, AppPath, AppQuery, QueryParser, host_id, region_id};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -106,7 +106,7 @@ async fn list(
 async fn add_region_comment(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
     AppJson(body): AppJson<CommentRequest>,
 ) -> ApiResult<Response> {
     let target = CommentTarget::Region(region_id(&id)?);
@@ -121,7 +121,7 @@ async fn add_region_comment(
 async fn list_region_comments(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
     AppQuery(params): AppQuery<CommentListParams>,
 ) -> ApiResult<Json<PageResponse<CommentResponse>>> {
     list(s, actor, CommentTarget::Region(region_id(&id)?), params).await
@@ -135,7 +135,7 @@ async fn list_region_comments(
 async fn add_host_comment(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
     AppJson(body): AppJson<CommentRequest>,
 ) -> ApiResult<Response> {
     let target = CommentTarget::Host(host_id(&id)?);
@@ -150,7 +150,7 @@ async fn add_host_comment(
 async fn list_host_comments(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
     AppQuery(params): AppQuery<CommentListParams>,
 ) -> ApiResult<Json<PageResponse<CommentResponse>>> {
     list(s, actor, CommentTarget::Host(host_id(&id)?), params).await

@@ -1,7 +1,7 @@
 //! `/ipam/countries`: the country table and your utilisation of each country.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use ipam_core::domain::Page;
 use ipam_core::domain::{Country, PageRequest};
 use ipam_core::service::CountryUtilization;
@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use crate::auth::{Auth, Read};
 use crate::dto::PageResponse;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{AppQuery, QueryParser};
+use crate::extract::{AppPath, AppQuery, QueryParser};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -115,7 +115,7 @@ fn paginate<T>(items: Vec<T>, page: PageRequest) -> Page<T> {
 async fn get_country(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    Path(key): Path<String>,
+    AppPath(key): AppPath<String>,
 ) -> ApiResult<Json<CountryResponse>> {
     let u = s.ipam.country_utilization(&actor, &key).await?;
     Ok(Json(CountryResponse::new(&u.country, u.allocated)))
@@ -190,7 +190,7 @@ impl From<CountryUtilization> for CountryUtilizationResponse {
 async fn country_utilization(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    Path(key): Path<String>,
+    AppPath(key): AppPath<String>,
 ) -> ApiResult<Json<CountryUtilizationResponse>> {
     Ok(Json(s.ipam.country_utilization(&actor, &key).await?.into()))
 }

@@ -1,7 +1,7 @@
 //! Quotas: `/ipam/quotas/me` and the administrators' `/ipam/admin/quotas`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use ipam_core::domain::quota::WARNING_PERCENT;
 use ipam_core::domain::region::percent;
@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use crate::auth::{Admin, Auth, Read};
 use crate::dto::{PageResponse, double_option};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppQuery, QueryParser, shorten};
+use crate::extract::{AppJson, AppPath, AppQuery, QueryParser, shorten};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -135,7 +135,7 @@ fn user(raw: &str) -> ApiResult<UserId> {
 async fn get_quota(
     State(s): State<AppState>,
     _admin: Auth<Admin>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> ApiResult<Json<QuotaResponse>> {
     Ok(Json(s.ipam.quota_of(&user(&id)?).await?.into()))
 }
@@ -163,7 +163,7 @@ pub(crate) struct QuotaUpdateRequest {
 async fn update_quota(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Admin>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
     AppJson(body): AppJson<QuotaUpdateRequest>,
 ) -> ApiResult<Json<QuotaResponse>> {
     let target = user(&id).map_err(|_| ApiError::invalid("user_id", "is not a valid user id"))?;

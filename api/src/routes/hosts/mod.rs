@@ -3,7 +3,7 @@
 mod requests;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use ipam_core::domain::{RegionStatus, TenAddress};
@@ -20,7 +20,7 @@ use self::requests::{
 use crate::auth::{Allocate, Auth, Read, Release, Update};
 use crate::dto::{HostResponse, InterpretResponse, PageResponse, created};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppQuery, MaybeJson, host_id, region_id, shorten};
+use crate::extract::{AppJson, AppPath, AppQuery, MaybeJson, host_id, region_id, shorten};
 use crate::state::AppState;
 
 /// Routes in the core rate-limit classes.
@@ -116,7 +116,7 @@ async fn list_hosts(
 async fn get_host(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> ApiResult<Json<HostResponse>> {
     let host = s.ipam.host(&actor, &host_id(&id)?).await?;
     Ok(Json(HostResponse::new(host, s.ipam.catalog())))
@@ -130,7 +130,7 @@ async fn get_host(
 async fn host_by_ip(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    Path(ip): Path<String>,
+    AppPath(ip): AppPath<String>,
 ) -> ApiResult<Json<HostResponse>> {
     let address = TenAddress::parse(&ip).map_err(|e| ApiError::invalid("ip_address", e))?;
     let host = s.ipam.host_by_ip(&actor, address).await?;
@@ -173,7 +173,7 @@ async fn bulk_lookup(
 async fn update_host(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
     AppJson(body): AppJson<UpdateHostRequest>,
 ) -> ApiResult<Json<HostResponse>> {
     let id = host_id(&id)?;
@@ -191,7 +191,7 @@ async fn update_host(
 async fn release_host(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Release>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
     AppQuery(query): AppQuery<ReleaseParams>,
     MaybeJson(body): MaybeJson<ReleaseParams>,
 ) -> ApiResult<StatusCode> {

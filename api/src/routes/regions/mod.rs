@@ -3,7 +3,7 @@
 mod requests;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ipam_core::domain::address::region_cidr;
@@ -16,7 +16,7 @@ use self::requests::{CreateRegionRequest, PreviewParams, RegionListParams, Retir
 use crate::auth::{Allocate, Auth, Read, Release, Update};
 use crate::dto::{PageResponse, RegionResponse, created};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppQuery, MaybeJson, region_id};
+use crate::extract::{AppJson, AppPath, AppQuery, MaybeJson, region_id};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -68,7 +68,7 @@ async fn list_regions(
 async fn get_region(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> ApiResult<Json<RegionResponse>> {
     let region = s.ipam.region(&actor, &region_id(&id)?).await?;
     Ok(Json(RegionResponse::new(region, s.ipam.catalog())))
@@ -87,7 +87,7 @@ async fn get_region(
 async fn update_region(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
     AppJson(body): AppJson<UpdateRegionRequest>,
 ) -> ApiResult<Json<RegionResponse>> {
     let id = region_id(&id)?;
@@ -111,7 +111,7 @@ async fn update_region(
 async fn retire_region(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Release>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
     AppQuery(query): AppQuery<RetireParams>,
     MaybeJson(body): MaybeJson<RetireParams>,
 ) -> ApiResult<StatusCode> {
@@ -148,7 +148,7 @@ pub(crate) struct RegionUtilizationResponse {
 async fn region_utilization(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    Path(id): Path<String>,
+    AppPath(id): AppPath<String>,
 ) -> ApiResult<Json<RegionUtilizationResponse>> {
     let u = s.ipam.region_utilization(&actor, &region_id(&id)?).await?;
     Ok(Json(RegionUtilizationResponse {
