@@ -11,6 +11,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use ipam_core::storage::Store;
+use ipam_core::storage::mongo::MongoStore;
 use ipam_core::storage::sqlite::SqliteStore;
 
 /// A fresh store plus whatever has to outlive it (a temporary directory, a database to drop).
@@ -122,11 +123,33 @@ macro_rules! conformance {
     };
 }
 
-conformance!(sqlite, sqlite_store);
+/// Drops a test database when the test is done.
+struct DropDatabase(::mongodb::Database);
 
-// MongoDB runs this same suite once its backend exists (it does not yet). That change adds a
-// factory `async fn mongo_store() -> Option<Backend>` which returns `None` unless
-// IPAM_TEST_MONGODB_URL is set (so runs without a server skip those tests) and otherwise opens a
-// fresh database (dropped by its guard), plus this one line:
-//
-//     conformance!(mongodb, mongo_store);
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let db = self.0.clone();
+        // Drop runs outside any async context we can rely on: use a small runtime of its own.
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                let _ = rt.block_on(async { db.drop().await });
+            }
+        })
+        .join();
+    }
+}
+
+/// MongoDB: a fresh database per test on the server named by `IPAM_TEST_MONGODB_URL`
+/// (dropped afterwards). Without that variable the tests report "skipped" and pass.
+async fn mongo_store() -> Option<Backend> {
+    let url = std::env::var("IPAM_TEST_MONGODB_URL").ok().filter(|u| !u.trim().is_empty())?;
+    let base = MongoStore::connect(&url).await.expect("IPAM_TEST_MONGODB_URL is a mongodb:// URL");
+    let name = format!("ipam_test_{}", ulid::Ulid::generate().to_string().to_lowercase());
+    let store = MongoStore::with_database(base.client().clone(), &name);
+    store.prepare().await.expect("migrate and seed the MongoDB store");
+    let guard = DropDatabase(store.database().clone());
+    Some(Backend::new(Arc::new(store), guard))
+}
+
+conformance!(sqlite, sqlite_store);
+conformance!(mongodb, mongo_store);

@@ -28,7 +28,7 @@ use std::fmt::Debug;
 
 use chrono::{DateTime, Duration, Utc};
 use ipam_core::auth::{Actor, Permission, Permissions};
-use ipam_core::clock::to_micros;
+use ipam_core::clock::to_millis;
 use ipam_core::domain::{
     AuditEvent, Country, Description, Host, HostDetails, HostId, Hostname, HostnamePrefix, NewRegion, OctetRange, Page,
     PageRequest, QuotaDefaults, Reason, Region, RegionId, RegionName, SearchText, TagFilter, Tags, UserId, Username,
@@ -40,10 +40,10 @@ use ipam_core::storage::{
 };
 use serde_json::{Map, Value};
 
-/// The instant every test starts at (sub-microsecond digits are cut off, as the service does).
+/// The instant every test starts at (sub-millisecond digits are cut off, as the service does).
 pub fn t0() -> DateTime<Utc> {
     let raw = DateTime::parse_from_rfc3339("2026-03-14T09:26:53.589793238Z").expect("valid instant");
-    to_micros(raw.with_timezone(&Utc))
+    to_millis(raw.with_timezone(&Utc))
 }
 
 /// `t0` plus `secs` seconds.
