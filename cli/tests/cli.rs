@@ -220,3 +220,97 @@ fn two_server_processes_on_one_database_never_hand_out_the_same_block() {
     expected.sort();
     assert_eq!(cidrs, expected);
 }
+
+fn run_with_stdin(cmd: &mut Command, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn sql(dir: &Path, statement: &'static str) {
+    let url = format!("sqlite://{}?mode=rw", dir.join("data/ipam.db").display());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = ipam_core::storage::sqlite::SqliteStore::connect(&url, 1).await.unwrap();
+        sqlx::query(statement).execute(store.pool()).await.unwrap();
+    });
+}
+
+#[test]
+fn verify_indexes_passes_after_migrate_and_names_a_missing_index() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run(ipam(dir.path()).arg("migrate")).status.success());
+    let ok = run(ipam(dir.path()).arg("verify-indexes"));
+    let text = stdout(&ok);
+    assert!(ok.status.success(), "{text}{}", stderr(&ok));
+    assert!(text.contains("✓ ipam_regions: All indexes present"), "{text}");
+    assert!(text.contains("✓ All indexes verified successfully!"), "{text}");
+    assert!(text.contains("Collections checked: 7"), "{text}");
+    assert!(text.contains("Total expected indexes: 17"), "{text}");
+
+    sql(dir.path(), "DROP INDEX user_xyz_unique_idx");
+    sql(dir.path(), "CREATE INDEX hand_made_idx ON ipam_hosts (notes)");
+    let bad = run(ipam(dir.path()).arg("verify-indexes"));
+    let text = stdout(&bad);
+    assert_eq!(bad.status.code(), Some(1), "{text}");
+    assert!(text.contains("✗ ipam_hosts: Issues found"), "{text}");
+    assert!(
+        text.contains("- user_xyz_unique_idx [user_id: 1, x_octet: 1, y_octet: 1, z_octet: 1] (unique=true)"),
+        "{text}"
+    );
+    assert!(text.contains("Extra indexes (1):") && text.contains("hand_made_idx"), "{text}");
+    assert!(text.contains("✗ 1 missing index(es)"), "{text}");
+}
+
+#[test]
+fn verify_indexes_on_an_empty_database_reports_missing_collections() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    let out = run(ipam(dir.path()).arg("verify-indexes"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("ipam_regions: collection missing (run `ipam migrate`)"), "{}", stdout(&out));
+}
+
+#[test]
+fn rollback_asks_first_then_drops_and_can_be_applied_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = mint(dir.path(), "u1", "ipam:read,ipam:allocate");
+    assert!(run(ipam(dir.path()).arg("migrate")).status.success());
+    {
+        let server = serve(dir.path());
+        let r = client()
+            .post(format!("http://127.0.0.1:{}/ipam/regions", server.port))
+            .bearer_auth(&token)
+            .json(&json!({"country": "USA", "region_name": "doomed"}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+
+    let refused = run_with_stdin(ipam(dir.path()).args(["migrate", "--rollback"]), "no\n");
+    assert!(!refused.status.success());
+    assert!(stdout(&refused).contains("ipam_regions"), "lists what would be dropped: {}", stdout(&refused));
+    assert!(stdout(&refused).contains("Rollback cancelled; nothing was changed."), "{}", stdout(&refused));
+    assert!(stdout(&run(ipam(dir.path()).args(["migrate", "--status"]))).contains("[applied"));
+
+    let done = run_with_stdin(ipam(dir.path()).args(["migrate", "--rollback"]), "yes\n");
+    assert!(done.status.success(), "{}{}", stdout(&done), stderr(&done));
+    assert!(stdout(&done).contains("rolled back"), "{}", stdout(&done));
+    assert!(stdout(&run(ipam(dir.path()).args(["migrate", "--status"]))).contains("[pending]"));
+    assert_eq!(run(ipam(dir.path()).arg("verify-indexes")).status.code(), Some(1));
+
+    let again = run(ipam(dir.path()).arg("migrate"));
+    assert!(stdout(&again).contains("migration(s) applied successfully"), "{}", stdout(&again));
+    let server = serve(dir.path());
+    let listed: Value = client()
+        .get(format!("http://127.0.0.1:{}/ipam/regions", server.port))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(listed["pagination"]["total_count"], 0, "the data went with the rollback");
+
+    let scripted = run(ipam(dir.path()).args(["migrate", "--rollback", "--yes"]));
+    assert!(scripted.status.success(), "--yes needs no answer: {}", stdout(&scripted));
+}

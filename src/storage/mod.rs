@@ -275,6 +275,40 @@ pub async fn migration_status(settings: &Settings) -> anyhow::Result<(&'static s
     }
 }
 
+/// Rolls back the most recent migration in force (`ipam migrate --rollback`).
+pub async fn rollback_migration(
+    settings: &Settings,
+) -> anyhow::Result<(&'static str, Option<ipam_migrations::Migration>)> {
+    let url = settings.database_url();
+    let url = url.expose_secret();
+    match Backend::of(url)? {
+        Backend::Sqlite => {
+            let store = sqlite::SqliteStore::connect(url, 1).await?;
+            Ok(("sqlite", sqlite::migrate::rollback_latest(store.pool()).await?))
+        }
+        Backend::Mongo => {
+            let store = mongo::MongoStore::connect(url).await?;
+            Ok(("mongodb", mongo::migrate::rollback_latest(store.database()).await?))
+        }
+    }
+}
+
+/// Compares live indexes with the expected ones (`ipam verify-indexes`).
+pub async fn verify_indexes(settings: &Settings) -> anyhow::Result<(&'static str, Vec<migrations::IndexReport>)> {
+    let url = settings.database_url();
+    let url = url.expose_secret();
+    match Backend::of(url)? {
+        Backend::Sqlite => {
+            let store = sqlite::SqliteStore::connect(url, 1).await?;
+            Ok(("sqlite", sqlite::migrate::verify_indexes(store.pool()).await?))
+        }
+        Backend::Mongo => {
+            let store = mongo::MongoStore::connect(url).await?;
+            Ok(("mongodb", mongo::migrate::verify_indexes(store.database()).await?))
+        }
+    }
+}
+
 /// Opens the store named by `IPAM_DATABASE_URL`, applying migrations when `auto_migrate` is on.
 pub async fn open(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     let url = settings.database_url();

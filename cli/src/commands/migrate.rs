@@ -4,19 +4,28 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use ipam_core::configuration::Settings;
-use ipam_core::storage::{apply_migrations, migration_status};
+use ipam_core::storage::{apply_migrations, migration_status, rollback_migration};
 
 /// Options of `ipam migrate`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Show each migration and whether it is applied; change nothing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "rollback")]
     status: bool,
+    /// Undo the most recent migration: DROPS its collections and their data (asks first).
+    #[arg(long)]
+    rollback: bool,
+    /// With --rollback: do not ask for confirmation (scripts).
+    #[arg(long, requires = "rollback")]
+    yes: bool,
 }
 
 const RULE: &str = "================================================================================";
 
 pub(crate) async fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
+    if args.rollback {
+        return rollback(settings, args.yes).await;
+    }
     if args.status {
         let (backend, states) = migration_status(settings).await?;
         println!("{RULE}\nIPAM Migration Status ({backend})\n{RULE}");
@@ -50,5 +59,34 @@ pub(crate) async fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitC
     }
     println!("\nDuration: {:.2} seconds", started.elapsed().as_secs_f64());
     println!("\n✅ {} migration(s) applied successfully!", applied.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn rollback(settings: &Settings, yes: bool) -> anyhow::Result<ExitCode> {
+    let (backend, states) = migration_status(settings).await?;
+    let Some(latest) = states.iter().rev().find(|s| s.applied_at.is_some()).map(|s| s.migration) else {
+        println!("Nothing to roll back: no migration is applied ({backend}).");
+        return Ok(ExitCode::SUCCESS);
+    };
+    println!("{RULE}\nRollback of migration {} ({}) on {backend}\n{RULE}", latest.version, latest.name);
+    println!("This DROPS these collections and every document in them:");
+    for name in latest.collection_names() {
+        println!("  - {name}");
+    }
+    if !yes {
+        print!("Type 'yes' to continue: ");
+        std::io::Write::flush(&mut std::io::stdout())?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if answer.trim() != "yes" {
+            println!("\nRollback cancelled; nothing was changed.");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    let (_, rolled) = rollback_migration(settings).await?;
+    match rolled {
+        Some(m) => println!("\n✅ Migration {} ({}) rolled back; `ipam migrate` applies it again.", m.version, m.name),
+        None => println!("\nNothing to roll back."),
+    }
     Ok(ExitCode::SUCCESS)
 }

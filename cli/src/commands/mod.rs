@@ -3,6 +3,7 @@
 mod migrate;
 mod serve;
 mod token;
+mod verify_indexes;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,8 +30,10 @@ enum Command {
     Serve(serve::Args),
     /// Print a signed bearer token (and nothing else) on stdout.
     Token(token::Args),
-    /// Create or upgrade the database schema.
+    /// Create or upgrade the database schema (or show it, or roll it back).
     Migrate(migrate::Args),
+    /// Compare the live indexes with the expected ones; exit 1 if any is missing.
+    VerifyIndexes,
 }
 
 /// Runs the chosen subcommand.
@@ -48,6 +51,10 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate(args) => {
             telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
             migrate::run(&settings, args).await
+        }
+        Command::VerifyIndexes => {
+            telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
+            verify_indexes::run(&settings).await
         }
     }
 }

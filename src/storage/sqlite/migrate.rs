@@ -86,3 +86,52 @@ pub async fn status(pool: &SqlitePool) -> anyhow::Result<Vec<MigrationState>> {
     }
     Ok(states)
 }
+
+/// Rolls back the most recent migration in force (its tables are dropped), recording it so it
+/// can be applied again. `None` when nothing is applied.
+pub async fn rollback_latest(pool: &SqlitePool) -> anyhow::Result<Option<ipam_migrations::Migration>> {
+    let Some(state) = status(pool).await?.into_iter().rev().find(|s| s.applied_at.is_some()) else {
+        return Ok(None);
+    };
+    let m = state.migration;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::raw_sql(AssertSqlSafe(m.sqlite_down))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("rollback of migration {} ({}) failed: {e}", m.version, m.name))?;
+    sqlx::query("UPDATE ipam_migrations SET rolled_back_at = ?1 WHERE version = ?2")
+        .bind(ts(Utc::now()))
+        .bind(i64::from(m.version))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(m))
+}
+
+/// Compares the live tables and indexes with every migration's collections.
+pub async fn verify_indexes(pool: &SqlitePool) -> anyhow::Result<Vec<crate::storage::migrations::IndexReport>> {
+    use crate::storage::migrations::{LiveIndex, compare, expected_collections};
+    let mut reports = Vec::new();
+    for spec in expected_collections() {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")
+            .bind(spec.name)
+            .fetch_optional(pool)
+            .await?;
+        // Automatic indexes (primary keys) have no SQL and are not part of the spec.
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name",
+        )
+        .bind(spec.name)
+        .fetch_all(pool)
+        .await?;
+        let live: Vec<LiveIndex> = rows
+            .into_iter()
+            .map(|(name, sql)| {
+                let keys = sql.split_once('(').map(|(_, k)| k.trim_end_matches(')').to_owned()).unwrap_or_default();
+                LiveIndex { unique: sql.to_uppercase().starts_with("CREATE UNIQUE"), name, keys }
+            })
+            .collect();
+        reports.push(compare(spec, exists.is_some(), &live, |_, _| true));
+    }
+    Ok(reports)
+}

@@ -1,0 +1,55 @@
+//! `ipam verify-indexes`: compare the live indexes with the expected ones, per collection.
+
+use std::process::ExitCode;
+
+use ipam_core::configuration::Settings;
+use ipam_core::storage::verify_indexes;
+
+const RULE: &str = "================================================================================";
+
+pub(crate) async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
+    println!("{RULE}\nIPAM Index Verification\n{RULE}");
+    let (backend, reports) = verify_indexes(settings).await?;
+    println!("✓ Connected to database ({backend})\n");
+    for r in &reports {
+        if !r.exists {
+            println!("✗ {}: collection missing (run `ipam migrate`)", r.collection);
+            continue;
+        }
+        if r.missing.is_empty() && r.extra.is_empty() {
+            println!("✓ {}: All indexes present", r.collection);
+            continue;
+        }
+        let mark = if r.missing.is_empty() { "✓" } else { "✗" };
+        println!(
+            "{mark} {}: {}",
+            r.collection,
+            if r.missing.is_empty() { "All indexes present" } else { "Issues found" }
+        );
+        if !r.missing.is_empty() {
+            println!("  Missing indexes ({}):", r.missing.len());
+            for i in &r.missing {
+                println!("    - {} [{}] (unique={})", i.name, i.keys_text(), i.unique);
+            }
+        }
+        if !r.extra.is_empty() {
+            println!("  Extra indexes ({}):", r.extra.len());
+            for i in &r.extra {
+                println!("    - {} [{}] (unique={})", i.name, i.keys, i.unique);
+            }
+        }
+    }
+    let missing: usize = reports.iter().map(|r| r.missing.len()).sum();
+    let absent = reports.iter().filter(|r| !r.exists).count();
+    let expected: usize = reports.iter().map(|r| r.expected).sum();
+    println!("\n{RULE}\nVerification Summary\n{RULE}");
+    if missing == 0 && absent == 0 {
+        println!("✓ All indexes verified successfully!");
+    } else {
+        println!("✗ {missing} missing index(es), {absent} missing collection(s)");
+    }
+    println!("  Collections checked: {}", reports.len());
+    println!("  Total expected indexes: {expected}");
+    println!("{RULE}");
+    Ok(if missing == 0 && absent == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
