@@ -103,6 +103,55 @@ pub async fn status(db: &Database) -> anyhow::Result<Vec<MigrationState>> {
         .collect())
 }
 
+/// Rolls back the most recent migration in force (its collections are dropped), recording it
+/// so it can be applied again. `None` when nothing is applied.
+pub async fn rollback_latest(db: &Database) -> anyhow::Result<Option<ipam_migrations::Migration>> {
+    let Some(state) = status(db).await?.into_iter().rev().find(|s| s.applied_at.is_some()) else {
+        return Ok(None);
+    };
+    let m = state.migration;
+    for spec in m.collections {
+        db.collection::<Document>(spec.name).drop().await?;
+    }
+    db.collection::<Document>(HISTORY)
+        .update_one(doc! { "_id": i64::from(m.version) }, doc! { "$set": { "rolled_back_at": BsonDateTime::now() } })
+        .await?;
+    Ok(Some(m))
+}
+
+/// The keys of a live index as text, in the spec's format.
+pub fn keys_text(keys: &Document) -> String {
+    keys.iter()
+        .map(|(k, v)| format!("{k}: {}", v.as_i32().map(i64::from).or_else(|| v.as_i64()).unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Compares the live collections and indexes with every migration's collections.
+pub async fn verify_indexes(db: &Database) -> anyhow::Result<Vec<crate::storage::migrations::IndexReport>> {
+    use crate::storage::migrations::{LiveIndex, compare, expected_collections};
+    let names = db.list_collection_names().await?;
+    let mut reports = Vec::new();
+    for spec in expected_collections() {
+        let exists = names.iter().any(|n| n == spec.name);
+        let mut live = Vec::new();
+        if exists {
+            let models: Vec<IndexModel> =
+                db.collection::<Document>(spec.name).list_indexes().await?.try_collect().await?;
+            for model in models {
+                let options = model.options.unwrap_or_default();
+                let name = options.name.unwrap_or_default();
+                if name == "_id_" {
+                    continue;
+                }
+                live.push(LiveIndex { name, keys: keys_text(&model.keys), unique: options.unique.unwrap_or(false) });
+            }
+        }
+        reports.push(compare(spec, exists, &live, |want, have| want.keys_text() == have.keys));
+    }
+    Ok(reports)
+}
+
 #[cfg(test)]
 mod tests {
     use ipam_migrations::CORE_COLLECTIONS;
@@ -155,53 +204,4 @@ mod tests {
         let status = schema.get_document("properties").unwrap().get_document("status").unwrap();
         assert_eq!(status.get_array("enum").unwrap(), &vec![Bson::from("Active"), Bson::from("Reserved")]);
     }
-}
-
-/// Rolls back the most recent migration in force (its collections are dropped), recording it
-/// so it can be applied again. `None` when nothing is applied.
-pub async fn rollback_latest(db: &Database) -> anyhow::Result<Option<ipam_migrations::Migration>> {
-    let Some(state) = status(db).await?.into_iter().rev().find(|s| s.applied_at.is_some()) else {
-        return Ok(None);
-    };
-    let m = state.migration;
-    for spec in m.collections {
-        db.collection::<Document>(spec.name).drop().await?;
-    }
-    db.collection::<Document>(HISTORY)
-        .update_one(doc! { "_id": i64::from(m.version) }, doc! { "$set": { "rolled_back_at": BsonDateTime::now() } })
-        .await?;
-    Ok(Some(m))
-}
-
-/// The keys of a live index as text, in the spec's format.
-pub fn keys_text(keys: &Document) -> String {
-    keys.iter()
-        .map(|(k, v)| format!("{k}: {}", v.as_i32().map(i64::from).or_else(|| v.as_i64()).unwrap_or_default()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Compares the live collections and indexes with every migration's collections.
-pub async fn verify_indexes(db: &Database) -> anyhow::Result<Vec<crate::storage::migrations::IndexReport>> {
-    use crate::storage::migrations::{LiveIndex, compare, expected_collections};
-    let names = db.list_collection_names().await?;
-    let mut reports = Vec::new();
-    for spec in expected_collections() {
-        let exists = names.iter().any(|n| n == spec.name);
-        let mut live = Vec::new();
-        if exists {
-            let models: Vec<IndexModel> =
-                db.collection::<Document>(spec.name).list_indexes().await?.try_collect().await?;
-            for model in models {
-                let options = model.options.unwrap_or_default();
-                let name = options.name.unwrap_or_default();
-                if name == "_id_" {
-                    continue;
-                }
-                live.push(LiveIndex { name, keys: keys_text(&model.keys), unique: options.unique.unwrap_or(false) });
-            }
-        }
-        reports.push(compare(spec, exists, &live, |want, have| want.keys_text() == have.keys));
-    }
-    Ok(reports)
 }
