@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         (name = "regions", description = "/24 regions"),
         (name = "hosts", description = "Host addresses"),
         (name = "comments", description = "Comments on regions and hosts"),
+        (name = "reservations", description = "Reserving blocks and addresses ahead of allocation"),
         (name = "addresses", description = "Interpreting addresses"),
         (name = "search", description = "Search across regions and hosts"),
         (name = "audit", description = "The audit trail"),

@@ -21,6 +21,8 @@ pub(crate) enum RateClass {
     CoreWrite,
     /// Batch host creation, bulk release.
     Bulk,
+    /// The enhancement endpoints (reservations, shares management, preferences, …).
+    Standard,
 }
 
 /// How a router group picks the class of a request.
@@ -32,6 +34,8 @@ pub(crate) enum Policy {
     CoreWrite,
     /// Always [`RateClass::Bulk`].
     Bulk,
+    /// Always [`RateClass::Standard`].
+    Standard,
 }
 
 impl Policy {
@@ -40,6 +44,7 @@ impl Policy {
             Self::Core if method == Method::GET || method == Method::HEAD => RateClass::CoreRead,
             Self::Core | Self::CoreWrite => RateClass::CoreWrite,
             Self::Bulk => RateClass::Bulk,
+            Self::Standard => RateClass::Standard,
         }
     }
 }
@@ -69,7 +74,7 @@ impl ClassLimiter {
 
 /// The limiters of every class (or none when limits are off).
 pub(crate) struct RateLimits {
-    classes: Option<[ClassLimiter; 3]>,
+    classes: Option<[ClassLimiter; 4]>,
 }
 
 /// What the client is told about its budget.
@@ -104,6 +109,7 @@ impl RateLimits {
                 ClassLimiter::new(s.rate_limit_core_reads, MINUTE, "minute"),
                 ClassLimiter::new(s.rate_limit_core_writes, MINUTE, "minute"),
                 ClassLimiter::new(s.rate_limit_bulk, HOUR, "hour"),
+                ClassLimiter::new(s.rate_limit_standard, MINUTE, "minute"),
             ]
         });
         Self { classes }

@@ -245,8 +245,8 @@ fn verify_indexes_passes_after_migrate_and_names_a_missing_index() {
     assert!(ok.status.success(), "{text}{}", stderr(&ok));
     assert!(text.contains("✓ ipam_regions: All indexes present"), "{text}");
     assert!(text.contains("✓ All indexes verified successfully!"), "{text}");
-    assert!(text.contains("Collections checked: 7"), "{text}");
-    assert!(text.contains("Total expected indexes: 17"), "{text}");
+    assert!(text.contains("Collections checked: 8"), "{text}");
+    assert!(text.contains("Total expected indexes: 22"), "{text}");
 
     sql(dir.path(), "DROP INDEX user_xyz_unique_idx");
     sql(dir.path(), "CREATE INDEX hand_made_idx ON ipam_hosts (notes)");
@@ -289,14 +289,19 @@ fn rollback_asks_first_then_drops_and_can_be_applied_again() {
 
     let refused = run_with_stdin(ipam(dir.path()).args(["migrate", "--rollback"]), "no\n");
     assert!(!refused.status.success());
-    assert!(stdout(&refused).contains("ipam_regions"), "lists what would be dropped: {}", stdout(&refused));
+    assert!(stdout(&refused).contains("ipam_reservations"), "lists what would be dropped: {}", stdout(&refused));
     assert!(stdout(&refused).contains("Rollback cancelled; nothing was changed."), "{}", stdout(&refused));
-    assert!(stdout(&run(ipam(dir.path()).args(["migrate", "--status"]))).contains("[applied"));
+    assert!(!stdout(&run(ipam(dir.path()).args(["migrate", "--status"]))).contains("[pending]"));
 
+    // The latest migration goes first; a second rollback takes the core (and its data).
     let done = run_with_stdin(ipam(dir.path()).args(["migrate", "--rollback"]), "yes\n");
     assert!(done.status.success(), "{}{}", stdout(&done), stderr(&done));
-    assert!(stdout(&done).contains("rolled back"), "{}", stdout(&done));
-    assert!(stdout(&run(ipam(dir.path()).args(["migrate", "--status"]))).contains("[pending]"));
+    assert!(stdout(&done).contains("Migration 2 (reservations) rolled back"), "{}", stdout(&done));
+    let core = run_with_stdin(ipam(dir.path()).args(["migrate", "--rollback"]), "yes\n");
+    assert!(stdout(&core).contains("ipam_regions"), "{}", stdout(&core));
+    assert!(stdout(&core).contains("Migration 1 (core_ipam) rolled back"), "{}", stdout(&core));
+    let status = stdout(&run(ipam(dir.path()).args(["migrate", "--status"])));
+    assert_eq!(status.matches("[pending]").count(), 2, "{status}");
     assert_eq!(run(ipam(dir.path()).arg("verify-indexes")).status.code(), Some(1));
 
     let again = run(ipam(dir.path()).arg("migrate"));

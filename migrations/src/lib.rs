@@ -5,7 +5,7 @@
 mod schema;
 mod seed;
 
-pub use schema::{CORE_COLLECTIONS, CollectionSpec, IndexSpec};
+pub use schema::{CORE_COLLECTIONS, CollectionSpec, IndexSpec, RESERVATION_COLLECTIONS};
 pub use seed::{COUNTRY_SEED, CountrySeed};
 
 /// One versioned schema change.
@@ -26,14 +26,24 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "core_ipam",
-    description: "Countries, regions, hosts, comments, audit history, quotas and allocation slot maps",
-    sqlite_up: include_str!("../sqlite/0001_core_ipam.up.sql"),
-    sqlite_down: include_str!("../sqlite/0001_core_ipam.down.sql"),
-    collections: CORE_COLLECTIONS,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "core_ipam",
+        description: "Countries, regions, hosts, comments, audit history, quotas and allocation slot maps",
+        sqlite_up: include_str!("../sqlite/0001_core_ipam.up.sql"),
+        sqlite_down: include_str!("../sqlite/0001_core_ipam.down.sql"),
+        collections: CORE_COLLECTIONS,
+    },
+    Migration {
+        version: 2,
+        name: "reservations",
+        description: "Reservations of /24 blocks and host addresses, blocking allocation while active",
+        sqlite_up: include_str!("../sqlite/0002_reservations.up.sql"),
+        sqlite_down: include_str!("../sqlite/0002_reservations.down.sql"),
+        collections: RESERVATION_COLLECTIONS,
+    },
+];
 
 impl Migration {
     /// Names of the collections it creates.

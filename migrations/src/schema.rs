@@ -13,6 +13,8 @@ pub struct IndexSpec {
     pub unique: bool,
     /// Documents expire this many seconds after the (date) key (MongoDB TTL index).
     pub expire_after_secs: Option<u64>,
+    /// Only documents matching this filter (JSON) are indexed (partial index).
+    pub partial: Option<&'static str>,
 }
 
 impl IndexSpec {
@@ -34,11 +36,15 @@ pub struct CollectionSpec {
 }
 
 const fn index(name: &'static str, keys: &'static [(&'static str, i32)]) -> IndexSpec {
-    IndexSpec { name, keys, unique: false, expire_after_secs: None }
+    IndexSpec { name, keys, unique: false, expire_after_secs: None, partial: None }
+}
+
+const fn unique_active(name: &'static str, keys: &'static [(&'static str, i32)]) -> IndexSpec {
+    IndexSpec { name, keys, unique: true, expire_after_secs: None, partial: Some(r#"{"status": "active"}"#) }
 }
 
 const fn unique(name: &'static str, keys: &'static [(&'static str, i32)]) -> IndexSpec {
-    IndexSpec { name, keys, unique: true, expire_after_secs: None }
+    IndexSpec { name, keys, unique: true, expire_after_secs: None, partial: None }
 }
 
 /// The collections of migration 1.
@@ -127,3 +133,28 @@ pub const CORE_COLLECTIONS: &[CollectionSpec] = &[
                            "host_count": {"bsonType": ["int", "long"], "minimum": 0}}}"#,
     },
 ];
+
+/// The collections of migration 2.
+pub const RESERVATION_COLLECTIONS: &[CollectionSpec] = &[CollectionSpec {
+    name: "ipam_reservations",
+    indexes: &[
+        // Partial on MongoDB (status "active"); `z_octet` is null for region reservations.
+        unique_active(
+            "active_reservation_unique_idx",
+            &[("user_id", 1), ("resource_type", 1), ("x_octet", 1), ("y_octet", 1), ("z_octet", 1)],
+        ),
+        index("user_status_idx", &[("user_id", 1), ("status", 1)]),
+        index("user_reservation_created_idx", &[("user_id", 1), ("created_at", -1), ("_id", -1)]),
+        index("reservation_expires_idx", &[("expires_at", 1)]),
+        index("user_resource_type_idx", &[("user_id", 1), ("resource_type", 1)]),
+    ],
+    validator: r#"{"bsonType": "object",
+        "required": ["_id", "user_id", "resource_type", "x_octet", "y_octet", "reason", "status", "created_at"],
+        "properties": {
+            "resource_type": {"enum": ["region", "host"]},
+            "x_octet": {"bsonType": "int", "minimum": 0, "maximum": 255},
+            "y_octet": {"bsonType": "int", "minimum": 0, "maximum": 255},
+            "status": {"enum": ["active", "expired", "converted"]},
+            "reason": {"bsonType": "string", "maxLength": 500},
+            "created_at": {"bsonType": "date"}}}"#,
+}];

@@ -28,12 +28,27 @@ pub enum AuditAction {
     Comment,
     /// An administrator changed a quota.
     QuotaUpdate,
+    /// An address was reserved.
+    Reserve,
+    /// A reservation was cancelled (deleted).
+    Cancel,
+    /// A reservation became an allocation.
+    Convert,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: &'static [AuditAction] =
-        &[Self::Create, Self::Update, Self::Retire, Self::Release, Self::Comment, Self::QuotaUpdate];
+    pub const ALL: &'static [AuditAction] = &[
+        Self::Create,
+        Self::Update,
+        Self::Retire,
+        Self::Release,
+        Self::Comment,
+        Self::QuotaUpdate,
+        Self::Reserve,
+        Self::Cancel,
+        Self::Convert,
+    ];
 
     /// Wire name.
     pub fn as_str(self) -> &'static str {
@@ -44,6 +59,9 @@ impl AuditAction {
             Self::Release => "release",
             Self::Comment => "comment",
             Self::QuotaUpdate => "quota_update",
+            Self::Reserve => "reserve",
+            Self::Cancel => "cancel",
+            Self::Convert => "convert",
         }
     }
 
@@ -71,11 +89,13 @@ pub enum AuditResource {
     Host,
     /// A user's quota.
     Quota,
+    /// A reservation.
+    Reservation,
 }
 
 impl AuditResource {
     /// Every kind.
-    pub const ALL: &'static [AuditResource] = &[Self::Region, Self::Host, Self::Quota];
+    pub const ALL: &'static [AuditResource] = &[Self::Region, Self::Host, Self::Quota, Self::Reservation];
 
     /// Wire name.
     pub fn as_str(self) -> &'static str {
@@ -83,6 +103,7 @@ impl AuditResource {
             Self::Region => "region",
             Self::Host => "host",
             Self::Quota => "quota",
+            Self::Reservation => "reservation",
         }
     }
 
@@ -92,7 +113,7 @@ impl AuditResource {
             .iter()
             .copied()
             .find(|a| a.as_str().eq_ignore_ascii_case(raw.trim()))
-            .ok_or_else(|| "must be one of: region, host, quota".to_owned())
+            .ok_or_else(|| "must be one of: region, host, quota, reservation".to_owned())
     }
 }
 
@@ -225,6 +246,36 @@ impl AuditEvent {
                 "status": host.status,
                 "owner": host.owner,
             }),
+            timestamp: at,
+        }
+    }
+
+    /// An event about a reservation.
+    pub fn reservation(
+        action: AuditAction,
+        r: &super::reservation::Reservation,
+        actor: &Actor,
+        reason: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        let is_host = r.z.is_some();
+        Self {
+            id: AuditId::generate(),
+            user_id: r.user_id.clone(),
+            actor_id: actor.user_id.clone(),
+            actor_username: actor.username.clone(),
+            action,
+            resource_type: AuditResource::Reservation,
+            resource_id: r.id.to_string(),
+            ip_address: is_host.then(|| r.address()),
+            cidr: Some(super::address::region_cidr(r.x, r.y)),
+            x: Some(r.x),
+            y: Some(r.y),
+            z: r.z,
+            snapshot: r.snapshot(at),
+            changes: vec![],
+            reason,
+            metadata: json!({ "resource_type": r.kind.as_str(), "reserved_address": r.address() }),
             timestamp: at,
         }
     }

@@ -80,6 +80,10 @@ ulid_id!(
     /// Identifies a comment.
     CommentId
 );
+ulid_id!(
+    /// Identifies a reservation.
+    ReservationId
+);
 
 /// The caller's user id (the token's `sub`): 1..=128 visible characters, no whitespace.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

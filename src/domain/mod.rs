@@ -10,6 +10,7 @@ pub mod ids;
 pub mod paging;
 pub mod quota;
 pub mod region;
+pub mod reservation;
 pub mod slots;
 pub mod status;
 pub mod tags;
@@ -20,14 +21,15 @@ pub use audit::{AuditAction, AuditEvent, AuditResource, FieldChange};
 pub use comment::{Comment, CommentTarget};
 pub use country::{Country, CountryCatalog, CountryCode};
 pub use host::{Host, HostDetails, HostPatch, NewHost};
-pub use ids::{AuditId, CommentId, HostId, RegionId, UserId, Username};
+pub use ids::{AuditId, CommentId, HostId, RegionId, ReservationId, UserId, Username};
 pub use paging::{Page, PageRequest};
 pub use quota::{QuotaDefaults, QuotaPatch, QuotaUsage};
 pub use region::{NewRegion, Region, RegionPatch};
+pub use reservation::{NewReservation, Reservation, ReservationKind, ReservationStatus};
 pub use slots::SlotMap;
 pub use status::{DeviceType, HostStatus, RegionStatus};
 pub use tags::{TagFilter, Tags};
 pub use text::{
     Application, CommentText, CostCenter, Description, Hostname, HostnamePrefix, Notes, OsType, OwnerLabel, Purpose,
-    Reason, RegionName, SearchText,
+    Reason, RegionName, ReservationReason, SearchText,
 };

@@ -124,6 +124,10 @@ bounded_text!(
     /// Why something was retired or released (kept in the audit trail), 5..=500 characters.
     Reason, 5, 500, multiline = true
 );
+bounded_text!(
+    /// Why an address is reserved, 1..=500 characters.
+    ReservationReason, 1, 500, multiline = true
+);
 
 impl Description {
     /// The empty description.

@@ -9,7 +9,7 @@ use crate::domain::{
     PageRequest, Reason, RegionId, SearchText, TagFilter, Tags, TenAddress,
 };
 use crate::error::{IpamError, Result};
-use crate::storage::{AllocateHosts, HostFilter, HostNames, ReleaseOutcome, TimeRange};
+use crate::storage::{AllocateHosts, HostFilter, HostNames, Placement, ReleaseOutcome, TimeRange};
 
 /// Largest batch allocation and bulk release.
 pub(crate) const MAX_BULK: usize = 100;
@@ -74,6 +74,7 @@ impl Ipam {
             details: &host.details,
             owner: host.owner.as_ref(),
             tags: &host.tags,
+            placement: Placement::Lowest,
             quotas: self.quotas,
             now: self.now(),
         };
@@ -93,6 +94,7 @@ impl Ipam {
             details: &batch.details,
             owner: batch.owner.as_ref(),
             tags: &batch.tags,
+            placement: Placement::Lowest,
             quotas: self.quotas,
             now: self.now(),
         };

@@ -9,6 +9,7 @@ mod hosts;
 mod interpret;
 mod quotas;
 mod regions;
+mod reservations;
 mod search;
 
 use std::sync::Arc;

@@ -11,7 +11,7 @@ use crate::domain::{
     TagFilter,
 };
 use crate::error::{ConflictKind, IpamError, Result};
-use crate::storage::{AllocateRegion, RegionFilter, RetiredRegion, TimeRange};
+use crate::storage::{AllocateRegion, Placement, RegionFilter, RetiredRegion, TimeRange};
 
 /// Filters of the region list, as the client gave them (countries not yet resolved).
 #[derive(Debug, Clone, Default)]
@@ -114,7 +114,14 @@ impl Ipam {
                 json!({ "country": country.name, "country_code": country.code }),
             ));
         }
-        let req = AllocateRegion { actor, country, region: &region, quotas: self.quotas, now: self.now() };
+        let req = AllocateRegion {
+            actor,
+            country,
+            region: &region,
+            placement: Placement::Lowest,
+            quotas: self.quotas,
+            now: self.now(),
+        };
         self.store.allocate_region(req).await
     }
 

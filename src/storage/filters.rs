@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     AuditAction, AuditResource, CountryCode, DeviceType, Host, HostStatus, OctetRange, OwnerLabel, Region, RegionId,
-    RegionStatus, SearchText, TagFilter,
+    RegionStatus, ReservationKind, ReservationStatus, SearchText, TagFilter,
 };
 
 /// An inclusive time window on creation time (either end open).
@@ -92,4 +92,13 @@ pub struct AuditFilter {
     pub within: Option<OctetRange>,
     /// Time window.
     pub time: TimeRange,
+}
+
+/// Which reservations to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReservationFilter {
+    /// Only this (effective) status.
+    pub status: Option<ReservationStatus>,
+    /// Only this kind.
+    pub kind: Option<ReservationKind>,
 }

@@ -17,18 +17,28 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 
-pub use filters::{AuditFilter, HostFilter, RegionFilter, SearchFilter, SearchHit, TimeRange};
+pub use filters::{AuditFilter, HostFilter, RegionFilter, ReservationFilter, SearchFilter, SearchHit, TimeRange};
 
 use crate::auth::Actor;
 use crate::configuration::Settings;
 use crate::domain::{
     AuditEvent, AuditId, Comment, CommentTarget, Country, Host, HostDetails, HostId, HostPatch, Hostname,
     HostnamePrefix, NewRegion, OwnerLabel, Page, PageRequest, QuotaDefaults, QuotaPatch, QuotaUsage, Reason, Region,
-    RegionId, RegionPatch, Tags, TenAddress, UserId,
+    RegionId, RegionPatch, Reservation, ReservationId, Tags, TenAddress, UserId,
 };
 use crate::error::Result;
 
-/// Allocate the lowest free region of a country.
+/// Where an allocation goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement<'a> {
+    /// The lowest free address not held by an active reservation.
+    Lowest,
+    /// The address of this active reservation of the caller, which is consumed (marked
+    /// converted) in the same unit of work.
+    Reserved(&'a ReservationId),
+}
+
+/// Allocate the lowest free region of a country (or a reserved block).
 #[derive(Debug, Clone, Copy)]
 pub struct AllocateRegion<'a> {
     /// Who asks (and whose namespace).
@@ -37,6 +47,8 @@ pub struct AllocateRegion<'a> {
     pub country: &'a Country,
     /// Fields of the new region.
     pub region: &'a NewRegion,
+    /// Lowest free block, or a reserved one.
+    pub placement: Placement<'a>,
     /// Quota limits for users without an override.
     pub quotas: QuotaDefaults,
     /// Creation time.
@@ -72,6 +84,8 @@ pub struct AllocateHosts<'a> {
     pub owner: Option<&'a OwnerLabel>,
     /// Tags for every host.
     pub tags: &'a Tags,
+    /// Lowest free addresses, or a reserved one (single host only).
+    pub placement: Placement<'a>,
     /// Quota limits for users without an override.
     pub quotas: QuotaDefaults,
     /// Creation time.
@@ -211,6 +225,26 @@ pub trait QuotaStore: Send + Sync {
     ) -> Result<QuotaUsage>;
 }
 
+/// Reservations.
+#[async_trait]
+pub trait ReservationStore: Send + Sync {
+    /// Stores a new active reservation (audited); `Conflict` naming the address when it is
+    /// allocated or actively reserved. Overdue reservations of the address expire first.
+    async fn create_reservation(&self, actor: &Actor, reservation: &Reservation, now: DateTime<Utc>) -> Result<()>;
+    /// One reservation.
+    async fn reservation(&self, user: &UserId, id: &ReservationId) -> Result<Option<Reservation>>;
+    /// A page of reservations, newest first; the status filter uses the status at `now`.
+    async fn list_reservations(
+        &self,
+        user: &UserId,
+        filter: &ReservationFilter,
+        page: PageRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Page<Reservation>>;
+    /// Deletes a reservation (audited); `NotFound` when it is not the caller's.
+    async fn cancel_reservation(&self, actor: &Actor, id: &ReservationId, now: DateTime<Utc>) -> Result<Reservation>;
+}
+
 /// Search across regions and hosts.
 #[async_trait]
 pub trait SearchStore: Send + Sync {
@@ -220,7 +254,9 @@ pub trait SearchStore: Send + Sync {
 
 /// A complete storage backend.
 #[async_trait]
-pub trait Store: CountryStore + RegionStore + HostStore + CommentStore + AuditStore + QuotaStore + SearchStore {
+pub trait Store:
+    CountryStore + RegionStore + HostStore + CommentStore + AuditStore + QuotaStore + SearchStore + ReservationStore
+{
     /// Short backend name for health output, e.g. `sqlite`.
     fn backend(&self) -> &'static str;
     /// Checks the database answers.

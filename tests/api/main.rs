@@ -10,4 +10,5 @@ mod interpret;
 mod operations;
 mod quotas;
 mod regions;
+mod reservations;
 mod search;

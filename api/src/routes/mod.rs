@@ -8,6 +8,7 @@ mod hosts;
 mod interpret;
 mod quotas;
 mod regions;
+mod reservations;
 mod search;
 
 use axum::Router;
@@ -34,10 +35,12 @@ pub(crate) fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .route_layer(guarded(Policy::Core));
     let writes = interpret::router().route_layer(guarded(Policy::CoreWrite));
     let bulk = hosts::bulk_router().route_layer(guarded(Policy::Bulk));
+    let standard = OpenApiRouter::new().merge(reservations::router()).route_layer(guarded(Policy::Standard));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(core)
         .merge(writes)
         .merge(bulk)
+        .merge(standard)
         .merge(health::router())
         .split_for_parts()
 }

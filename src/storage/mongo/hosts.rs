@@ -16,10 +16,10 @@ use super::{MongoStore, errors, find_all, find_page};
 use crate::auth::Actor;
 use crate::domain::{
     AuditAction, AuditEvent, Host, HostId, HostPatch, HostStatus, Hostname, HostnamePrefix, OwnerLabel, Page,
-    PageRequest, Reason, Region, RegionId, RegionStatus, SearchText, TenAddress, UserId,
+    PageRequest, Reason, Region, RegionId, RegionStatus, ReservationKind, SearchText, TenAddress, UserId,
 };
 use crate::error::{ConflictKind, IpamError, Result};
-use crate::storage::{AllocateHosts, HostFilter, HostNames, HostStore, ReleaseOutcome};
+use crate::storage::{AllocateHosts, HostFilter, HostNames, HostStore, Placement, ReleaseOutcome};
 
 const HOSTNAME_INDEX: &str = "user_region_hostname_unique_idx";
 
@@ -94,7 +94,9 @@ impl MongoStore {
         Ok(())
     }
 
-    async fn place_hosts(&self, req: &AllocateHosts<'_>, count: u32) -> Result<Vec<Host>> {
+    /// Places the hosts; `Ok(None)` when a reservation appeared on a chosen address meanwhile
+    /// (everything was undone; the caller tries again).
+    async fn place_hosts(&self, req: &AllocateHosts<'_>, count: u32) -> Result<Option<Vec<Host>>> {
         let actor = req.actor;
         let user = &actor.user_id;
         let id = req.region_id;
@@ -104,8 +106,31 @@ impl MongoStore {
         }
         let Some(mut doc) = doc else { return Err(IpamError::not_found("region", id.as_str())) };
         let region = Region::try_from(doc.clone())?;
+        let reservation = match req.placement {
+            Placement::Lowest => None,
+            Placement::Reserved(rid) => {
+                let r = self.convertible(user, rid, ReservationKind::Host, req.now).await?;
+                if (r.x, r.y) != (region.x, region.y) {
+                    return Err(IpamError::invalid(
+                        "region_id",
+                        format!("reservation {} is not in region {}", r.id, region.cidr()),
+                    ));
+                }
+                Some(r)
+            }
+        };
+        // Addresses held by active reservations are not free; a conversion may take only its own.
+        let blocked: HashSet<u8> = match &reservation {
+            None => self.blocked_hosts(user, region.x, region.y, req.now).await?,
+            Some(r) => (1..=254u8).filter(|z| Some(*z) != r.z).collect(),
+        };
         let wanted = usize::try_from(count).unwrap_or(usize::MAX);
-        let free = doc.slots().lowest_free_n(1, 254, wanted, |_| false).len();
+        if let Some(r) = &reservation
+            && r.z.is_some_and(|z| doc.slots().is_set(z))
+        {
+            return Err(super::regions::already_allocated(&r.address()));
+        }
+        let free = doc.slots().lowest_free_n(1, 254, wanted, |z| blocked.contains(&z)).len();
         if free < wanted {
             return Err(no_room(&region, free, count));
         }
@@ -123,7 +148,7 @@ impl MongoStore {
         for _ in &names {
             let mut attempts = 0;
             loop {
-                let Some(z) = doc.slots().lowest_free(1, 254, |z| claimed.contains(&z)) else {
+                let Some(z) = doc.slots().lowest_free(1, 254, |z| claimed.contains(&z) || blocked.contains(&z)) else {
                     self.release_claims(user, id, &claimed).await?;
                     return Err(no_room(&region, claimed.len(), count));
                 };
@@ -167,7 +192,7 @@ impl MongoStore {
             .collect();
         let ids: Vec<Bson> = hosts.iter().map(|h| Bson::String(h.id.to_string())).collect();
         if let Err(e) = self.hosts().insert_many(hosts.iter().map(HostDoc::new)).ordered(true).await {
-            self.hosts().delete_many(doc! { "_id": { "$in": ids } }).await.map_err(errors::db)?;
+            self.hosts().delete_many(doc! { "_id": { "$in": ids.clone() } }).await.map_err(errors::db)?;
             self.release_claims(user, id, &claimed).await?;
             return Err(match errors::duplicate_index(&e).as_deref() {
                 Some(HOSTNAME_INDEX) => IpamError::conflict(
@@ -187,13 +212,34 @@ impl MongoStore {
             .await
             .map_err(errors::db)?;
         if still.is_none() {
-            self.hosts().delete_many(doc! { "_id": { "$in": ids } }).await.map_err(errors::db)?;
+            self.hosts().delete_many(doc! { "_id": { "$in": ids.clone() } }).await.map_err(errors::db)?;
             return Err(IpamError::not_found("region", id.as_str()));
+        }
+        // Settle the race with reservations: a conversion consumes its reservation; an ordinary
+        // allocation backs off from any reservation that appeared on its addresses meanwhile.
+        let keep = match (&reservation, hosts.first()) {
+            (Some(r), Some(h)) => self.mark_converted(actor, r, h.id.as_str(), req.now).await?,
+            _ => {
+                let now_blocked = self.blocked_hosts(user, region.x, region.y, req.now).await?;
+                !claimed.iter().any(|z| now_blocked.contains(z))
+            }
+        };
+        if !keep {
+            self.hosts().delete_many(doc! { "_id": { "$in": ids.clone() } }).await.map_err(errors::db)?;
+            self.release_claims(user, id, &claimed).await?;
+            return match &reservation {
+                Some(r) => Err(self
+                    .convertible(user, &r.id, ReservationKind::Host, req.now)
+                    .await
+                    .err()
+                    .unwrap_or_else(contention)),
+                None => Ok(None),
+            };
         }
         let events: Vec<AuditEvent> =
             hosts.iter().map(|h| AuditEvent::host(AuditAction::Create, h, actor, None, vec![], req.now)).collect();
         self.record(&events).await?;
-        Ok(hosts)
+        Ok(Some(hosts))
     }
 }
 
@@ -210,7 +256,20 @@ impl HostStore for MongoStore {
             HostNames::Batch { count, .. } => count,
         };
         self.take_quota(user, Counter::Hosts, count, req.quotas, req.now).await?;
-        let placed = self.place_hosts(&req, count).await;
+        let mut placed = Err(contention());
+        for _ in 0..16 {
+            match self.place_hosts(&req, count).await {
+                Ok(None) => continue,
+                Ok(Some(hosts)) => {
+                    placed = Ok(hosts);
+                    break;
+                }
+                Err(e) => {
+                    placed = Err(e);
+                    break;
+                }
+            }
+        }
         if placed.is_err() {
             self.adjust_quota(user, Counter::Hosts, -i32::try_from(count).unwrap_or(i32::MAX), req.now).await?;
         }

@@ -28,10 +28,15 @@ pub fn validator(spec: &CollectionSpec) -> anyhow::Result<Document> {
 /// The index model of a spec.
 pub fn index_model(spec: &IndexSpec) -> IndexModel {
     let keys: Document = spec.keys.iter().map(|(k, d)| ((*k).to_owned(), Bson::Int32(*d))).collect();
+    let partial = spec
+        .partial
+        .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+        .and_then(|v| bson::to_document(&v).ok());
     let options = IndexOptions::builder()
         .name(spec.name.to_owned())
         .unique(spec.unique.then_some(true))
         .expire_after(spec.expire_after_secs.map(std::time::Duration::from_secs))
+        .partial_filter_expression(partial)
         .build();
     IndexModel::builder().keys(keys).options(options).build()
 }
@@ -185,6 +190,14 @@ mod tests {
         ] {
             assert!(names.contains(&expected), "{expected:?}");
         }
+    }
+
+    #[test]
+    fn the_active_reservation_index_is_partial() {
+        let spec = &ipam_migrations::RESERVATION_COLLECTIONS[0].indexes[0];
+        let options = index_model(spec).options.unwrap();
+        assert_eq!(options.partial_filter_expression, Some(doc! { "status": "active" }));
+        assert_eq!(options.unique, Some(true));
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod hosts;
 pub mod migrate;
 mod quotas;
 mod regions;
+mod reservations;
 mod search;
 mod slots;
 

@@ -16,10 +16,10 @@ use crate::auth::Actor;
 use crate::domain::slots::first_free_block;
 use crate::domain::{
     AuditAction, AuditEvent, Country, Host, OwnerLabel, Page, PageRequest, Reason, Region, RegionId, RegionPatch,
-    RegionStatus, SlotMap, UserId,
+    RegionStatus, ReservationKind, SlotMap, UserId,
 };
 use crate::error::{ConflictKind, IpamError, Result};
-use crate::storage::{AllocateRegion, RegionFilter, RegionStore, RetiredRegion};
+use crate::storage::{AllocateRegion, Placement, RegionFilter, RegionStore, RetiredRegion};
 
 /// How often one allocation re-reads the bitmaps after losing a race before giving up (each
 /// loss means another request got a block, so this bounds the contention it tolerates).
@@ -33,6 +33,14 @@ fn duplicate_name(name: &str, country: &str) -> IpamError {
         ConflictKind::DuplicateName,
         format!("a region named '{name}' already exists in {country}"),
         json!({ "region_name": name, "country": country }),
+    )
+}
+
+pub(super) fn already_allocated(address: &str) -> IpamError {
+    IpamError::conflict(
+        ConflictKind::Conflict,
+        format!("{address} is already allocated"),
+        json!({ "reserved_address": address }),
     )
 }
 
@@ -57,28 +65,43 @@ impl MongoStore {
     async fn place_region(&self, req: &AllocateRegion<'_>) -> Result<Region> {
         let (actor, c) = (req.actor, req.country);
         let user = &actor.user_id;
+        let reservation = match req.placement {
+            Placement::Lowest => None,
+            Placement::Reserved(id) => Some(self.convertible(user, id, ReservationKind::Region, req.now).await?),
+        };
         let key = req.region.name.key();
         let taken = doc! { "user_id": user.as_str(), "country_code": c.code.as_str(), "name_key": &key };
         if self.regions().find_one(taken).await.map_err(errors::db)?.is_some() {
             return Err(duplicate_name(req.region.name.as_str(), &c.name));
         }
         for _ in 0..MAX_ATTEMPTS {
-            let used = self.region_slots(user, c.x_start, c.x_end).await?;
-            let Some((x, y)) = first_free_block(c.x_start, c.x_end, &used, |_, _| false) else {
-                let allocated: u32 = used.values().map(SlotMap::count).sum();
-                return Err(IpamError::conflict(
-                    ConflictKind::CapacityExhausted,
-                    format!(
-                        "no free /24 is left in {} ({} of {} regions allocated)",
-                        c.name,
-                        allocated,
-                        c.region_capacity()
-                    ),
-                    json!({ "country": c.name, "country_code": c.code, "capacity": c.region_capacity(), "allocated": allocated }),
-                ));
+            let (x, y) = match &reservation {
+                Some(r) => (r.x, r.y),
+                None => {
+                    let used = self.region_slots(user, c.x_start, c.x_end).await?;
+                    let blocked = self.blocked_blocks(user, c.x_start, c.x_end, req.now).await?;
+                    let Some(block) = first_free_block(c.x_start, c.x_end, &used, |x, y| blocked.contains(&(x, y)))
+                    else {
+                        let allocated: u32 = used.values().map(SlotMap::count).sum();
+                        return Err(IpamError::conflict(
+                            ConflictKind::CapacityExhausted,
+                            format!(
+                                "no free /24 is left in {} ({} of {} regions allocated)",
+                                c.name,
+                                allocated,
+                                c.region_capacity()
+                            ),
+                            json!({ "country": c.name, "country_code": c.code, "capacity": c.region_capacity(), "allocated": allocated }),
+                        ));
+                    };
+                    block
+                }
             };
             if !self.claim_block(user, x, y).await? {
-                continue; // another request claimed it first: re-read
+                match &reservation {
+                    Some(r) => return Err(already_allocated(&r.address())),
+                    None => continue, // another request claimed it first: re-read
+                }
             }
             let region = Region {
                 id: RegionId::generate(),
@@ -99,14 +122,14 @@ impl MongoStore {
                 updated_by: user.clone(),
             };
             match self.regions().insert_one(RegionDoc::new(&region)).await {
-                Ok(_) => {
-                    self.record(&[AuditEvent::region(AuditAction::Create, &region, actor, None, vec![], req.now)])
-                        .await?;
-                    return Ok(region);
-                }
+                Ok(_) => {}
                 // The bitmap missed an existing region (derived data): the bit now tells the truth.
                 Err(e) if errors::duplicate_index(&e).as_deref() == Some(ADDRESS_INDEX) => {
                     tracing::warn!(x, y, "region bitmap was stale; repaired");
+                    if let Some(r) = &reservation {
+                        return Err(already_allocated(&r.address()));
+                    }
+                    continue;
                 }
                 Err(e) => {
                     self.release_block(user, x, y).await?;
@@ -116,6 +139,28 @@ impl MongoStore {
                     });
                 }
             }
+            // Settle the race with reservations: a conversion consumes its reservation, and an
+            // ordinary allocation backs off from a reservation that appeared meanwhile.
+            let keep = match &reservation {
+                Some(r) => self.mark_converted(actor, r, region.id.as_str(), req.now).await?,
+                None => !self.blocked_blocks(user, x, x, req.now).await?.contains(&(x, y)),
+            };
+            if !keep {
+                self.regions().delete_one(doc! { "_id": region.id.as_str() }).await.map_err(errors::db)?;
+                self.release_block(user, x, y).await?;
+                match &reservation {
+                    Some(r) => {
+                        return Err(self
+                            .convertible(user, &r.id, ReservationKind::Region, req.now)
+                            .await
+                            .err()
+                            .unwrap_or_else(contention));
+                    }
+                    None => continue,
+                }
+            }
+            self.record(&[AuditEvent::region(AuditAction::Create, &region, actor, None, vec![], req.now)]).await?;
+            return Ok(region);
         }
         Err(contention())
     }
@@ -139,9 +184,10 @@ impl RegionStore for MongoStore {
         placed
     }
 
-    async fn next_free_region(&self, user: &UserId, c: &Country, _now: DateTime<Utc>) -> Result<Option<(u8, u8)>> {
+    async fn next_free_region(&self, user: &UserId, c: &Country, now: DateTime<Utc>) -> Result<Option<(u8, u8)>> {
         let used = self.region_slots(user, c.x_start, c.x_end).await?;
-        Ok(first_free_block(c.x_start, c.x_end, &used, |_, _| false))
+        let blocked = self.blocked_blocks(user, c.x_start, c.x_end, now).await?;
+        Ok(first_free_block(c.x_start, c.x_end, &used, |x, y| blocked.contains(&(x, y))))
     }
 
     async fn region(&self, user: &UserId, id: &RegionId) -> Result<Option<Region>> {

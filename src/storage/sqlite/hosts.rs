@@ -13,14 +13,15 @@ use super::errors::{Unique, db, unique_violation, write};
 use super::filters::{push_host_where, push_page, total};
 use super::quotas;
 use super::regions::{MAX_REPAIRS, fetch_region};
+use super::reservations;
 use super::rows::{HostRow, host_columns, tags_text, ts};
 use crate::auth::Actor;
 use crate::domain::{
     AuditAction, AuditEvent, Host, HostId, HostPatch, HostStatus, Hostname, OwnerLabel, Page, PageRequest, Reason,
-    Region, RegionId, RegionStatus, SlotMap, TenAddress, UserId,
+    Region, RegionId, RegionStatus, ReservationKind, SlotMap, TenAddress, UserId,
 };
 use crate::error::{ConflictKind, IpamError, Result};
-use crate::storage::{AllocateHosts, HostFilter, HostNames, HostStore, ReleaseOutcome};
+use crate::storage::{AllocateHosts, HostFilter, HostNames, HostStore, Placement, ReleaseOutcome};
 
 /// Every host of a region, by address.
 pub(super) async fn hosts_of_region(
@@ -177,6 +178,19 @@ impl HostStore for SqliteStore {
         let (region, mut zmap) = fetch_region(&mut tx, user, req.region_id)
             .await?
             .ok_or_else(|| IpamError::not_found("region", req.region_id.as_str()))?;
+        let reservation = match req.placement {
+            Placement::Lowest => None,
+            Placement::Reserved(id) => {
+                let r = reservations::convertible(&mut tx, user, id, ReservationKind::Host, req.now).await?;
+                if (r.x, r.y) != (region.x, region.y) {
+                    return Err(IpamError::invalid(
+                        "region_id",
+                        format!("reservation {} is not in region {}", r.id, region.cidr()),
+                    ));
+                }
+                Some(r)
+            }
+        };
         if region.status != RegionStatus::Active {
             return Err(not_active(&region));
         }
@@ -185,7 +199,24 @@ impl HostStore for SqliteStore {
             HostNames::Batch { count, .. } => count,
         };
         quotas::load(&mut tx, user).await?.check_hosts(count, req.quotas)?;
-        let free = zmap.lowest_free_n(1, 254, usize::try_from(count).unwrap_or(usize::MAX), |_| false).len();
+        // Addresses held by active reservations are not free; a conversion may take its own.
+        let blocked = match &reservation {
+            None => reservations::blocked_hosts(&mut tx, user, region.x, region.y, req.now).await?,
+            Some(r) => {
+                let z = r.z.unwrap_or_default();
+                if zmap.is_set(z) {
+                    return Err(IpamError::conflict(
+                        ConflictKind::Conflict,
+                        format!("{} is already allocated", r.address()),
+                        json!({ "reserved_address": r.address() }),
+                    ));
+                }
+                // Everything but the reserved address is "blocked" for this allocation.
+                (1..=254u8).filter(|other| *other != z).collect()
+            }
+        };
+        let free =
+            zmap.lowest_free_n(1, 254, usize::try_from(count).unwrap_or(usize::MAX), |z| blocked.contains(&z)).len();
         if free < usize::try_from(count).unwrap_or(usize::MAX) {
             return Err(no_room(&region, free, count));
         }
@@ -203,7 +234,7 @@ impl HostStore for SqliteStore {
         let mut repairs = 0;
         for hostname in names {
             loop {
-                let Some(z) = zmap.lowest_free(1, 254, |_| false) else {
+                let Some(z) = zmap.lowest_free(1, 254, |z| blocked.contains(&z)) else {
                     return Err(no_room(&region, hosts.len(), count));
                 };
                 let host = Host {
@@ -248,6 +279,9 @@ impl HostStore for SqliteStore {
         for h in &hosts {
             insert_audit(&mut tx, &AuditEvent::host(AuditAction::Create, h, actor, None, vec![], req.now)).await?;
         }
+        if let (Some(r), Some(h)) = (&reservation, hosts.first()) {
+            reservations::mark_converted(&mut tx, actor, r, h.id.as_str(), req.now).await?;
+        }
         tx.commit().await.map_err(db)?;
         Ok(hosts)
     }
@@ -256,13 +290,13 @@ impl HostStore for SqliteStore {
         &self,
         user: &UserId,
         region: &RegionId,
-        _now: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<Option<(Region, Option<u8>)>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        Ok(fetch_region(&mut conn, user, region).await?.map(|(r, map)| {
-            let z = map.lowest_free(1, 254, |_| false);
-            (r, z)
-        }))
+        let Some((r, map)) = fetch_region(&mut conn, user, region).await? else { return Ok(None) };
+        let blocked = reservations::blocked_hosts(&mut conn, user, r.x, r.y, now).await?;
+        let z = map.lowest_free(1, 254, |z| blocked.contains(&z));
+        Ok(Some((r, z)))
     }
 
     async fn host(&self, user: &UserId, id: &HostId) -> Result<Option<Host>> {

@@ -14,6 +14,7 @@ mod hosts;
 pub mod migrate;
 mod quotas;
 mod regions;
+mod reservations;
 mod rows;
 mod search;
 

@@ -13,15 +13,16 @@ use super::errors::{Unique, db, unique_violation, write};
 use super::filters::{push_page, push_region_where, total};
 use super::hosts::hosts_of_region;
 use super::quotas;
+use super::reservations;
 use super::rows::{RegionRow, region_columns, slots, tags_text, ts};
 use crate::auth::Actor;
 use crate::domain::slots::first_free_block;
 use crate::domain::{
     AuditAction, AuditEvent, Country, OwnerLabel, Page, PageRequest, Reason, Region, RegionId, RegionPatch,
-    RegionStatus, SlotMap, UserId,
+    RegionStatus, ReservationKind, SlotMap, UserId,
 };
 use crate::error::{ConflictKind, IpamError, Result};
-use crate::storage::{AllocateRegion, RegionFilter, RegionStore, RetiredRegion};
+use crate::storage::{AllocateRegion, Placement, RegionFilter, RegionStore, RetiredRegion};
 
 /// How many stale bitmap entries one allocation repairs before giving up.
 pub(super) const MAX_REPAIRS: usize = 16;
@@ -176,14 +177,33 @@ impl RegionStore for SqliteStore {
         let (actor, c) = (req.actor, req.country);
         let user = &actor.user_id;
         let mut tx = self.write().await?;
+        let reservation = match req.placement {
+            Placement::Lowest => None,
+            Placement::Reserved(id) => {
+                Some(reservations::convertible(&mut tx, user, id, ReservationKind::Region, req.now).await?)
+            }
+        };
         quotas::load(&mut tx, user).await?.check_regions(1, req.quotas)?;
         if name_taken(&mut tx, user, c.code.as_str(), &req.region.name.key(), None).await? {
             return Err(duplicate_name(req.region.name.as_str(), &c.name));
         }
         let mut used = load_region_slots(&mut tx, user, c.x_start, c.x_end).await?;
+        let blocked = match &reservation {
+            None => reservations::blocked_blocks(&mut tx, user, c.x_start, c.x_end, req.now).await?,
+            Some(_) => Default::default(),
+        };
         for _ in 0..MAX_REPAIRS {
-            let Some((x, y)) = first_free_block(c.x_start, c.x_end, &used, |_, _| false) else {
-                return Err(country_full(c, &used));
+            let (x, y) = match &reservation {
+                Some(r) if used.get(&r.x).is_some_and(|m| m.is_set(r.y)) => {
+                    return Err(IpamError::conflict(
+                        ConflictKind::Conflict,
+                        format!("{} is already allocated", r.address()),
+                        json!({ "reserved_address": r.address() }),
+                    ));
+                }
+                Some(r) => (r.x, r.y),
+                None => first_free_block(c.x_start, c.x_end, &used, |x, y| blocked.contains(&(x, y)))
+                    .ok_or_else(|| country_full(c, &used))?,
             };
             let region = Region {
                 id: RegionId::generate(),
@@ -209,6 +229,9 @@ impl RegionStore for SqliteStore {
                     quotas::bump(&mut tx, user, 1, 0, req.now).await?;
                     let event = AuditEvent::region(AuditAction::Create, &region, actor, None, vec![], req.now);
                     insert_audit(&mut tx, &event).await?;
+                    if let Some(r) = &reservation {
+                        reservations::mark_converted(&mut tx, actor, r, region.id.as_str(), req.now).await?;
+                    }
                     tx.commit().await.map_err(db)?;
                     return Ok(region);
                 }
@@ -224,10 +247,11 @@ impl RegionStore for SqliteStore {
         Err(IpamError::internal("region bitmap could not be repaired"))
     }
 
-    async fn next_free_region(&self, user: &UserId, c: &Country, _now: DateTime<Utc>) -> Result<Option<(u8, u8)>> {
+    async fn next_free_region(&self, user: &UserId, c: &Country, now: DateTime<Utc>) -> Result<Option<(u8, u8)>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         let used = load_region_slots(&mut conn, user, c.x_start, c.x_end).await?;
-        Ok(first_free_block(c.x_start, c.x_end, &used, |_, _| false))
+        let blocked = reservations::blocked_blocks(&mut conn, user, c.x_start, c.x_end, now).await?;
+        Ok(first_free_block(c.x_start, c.x_end, &used, |x, y| blocked.contains(&(x, y))))
     }
 
     async fn region(&self, user: &UserId, id: &RegionId) -> Result<Option<Region>> {

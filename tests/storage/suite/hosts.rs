@@ -7,7 +7,7 @@ use ipam_core::domain::{
     Notes, OsType, OwnerLabel, Purpose, QuotaDefaults, RegionId, RegionPatch, RegionStatus, TenAddress,
 };
 use ipam_core::error::ConflictKind;
-use ipam_core::storage::{AllocateHosts, AuditFilter, HostFilter, HostNames, ReleaseOutcome, Store};
+use ipam_core::storage::{AllocateHosts, AuditFilter, HostFilter, HostNames, Placement, ReleaseOutcome, Store};
 use serde_json::json;
 
 use super::{
@@ -82,6 +82,7 @@ pub async fn hosts_are_allocated_from_z_1_with_the_lowest_free_address(store: Ar
             details: &HostDetails::default(),
             owner: Some(&owner),
             tags: &host_tags,
+            placement: Placement::Lowest,
             quotas: roomy(),
             now: at(3),
         })

@@ -8,7 +8,7 @@ use ipam_core::domain::{
     CountryCode, DeviceType, Host, HostDetails, HostPatch, HostStatus, NewRegion, OwnerLabel, RegionId, RegionPatch,
     RegionStatus, Tags,
 };
-use ipam_core::storage::{AllocateHosts, HostFilter, HostNames, RegionFilter, Store, TimeRange};
+use ipam_core::storage::{AllocateHosts, HostFilter, HostNames, Placement, RegionFilter, Store, TimeRange};
 use serde_json::json;
 
 use super::{
@@ -62,6 +62,7 @@ async fn add_host(
         details: &details,
         owner: owner.as_ref(),
         tags: &host_tags,
+        placement: Placement::Lowest,
         quotas: roomy(),
         now,
     })

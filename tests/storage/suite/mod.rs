@@ -35,8 +35,8 @@ use ipam_core::domain::{
 };
 use ipam_core::error::{ConflictKind, IpamError, Result};
 use ipam_core::storage::{
-    AllocateHosts, AllocateRegion, AuditFilter, HostFilter, HostNames, RegionFilter, ReleaseOutcome, RetiredRegion,
-    Store,
+    AllocateHosts, AllocateRegion, AuditFilter, HostFilter, HostNames, Placement, RegionFilter, ReleaseOutcome,
+    RetiredRegion, Store,
 };
 use serde_json::{Map, Value};
 
@@ -110,7 +110,7 @@ pub async fn try_region_with(
     quotas: QuotaDefaults,
     now: DateTime<Utc>,
 ) -> Result<Region> {
-    store.allocate_region(AllocateRegion { actor, country, region, quotas, now }).await
+    store.allocate_region(AllocateRegion { actor, country, region, placement: Placement::Lowest, quotas, now }).await
 }
 
 /// Allocates a region named `name` under `quotas`.
@@ -149,7 +149,19 @@ pub async fn try_hosts_with(
     quotas: QuotaDefaults,
     now: DateTime<Utc>,
 ) -> Result<Vec<Host>> {
-    store.allocate_hosts(AllocateHosts { actor, region_id, names, details, owner: None, tags, quotas, now }).await
+    store
+        .allocate_hosts(AllocateHosts {
+            actor,
+            region_id,
+            names,
+            details,
+            owner: None,
+            tags,
+            placement: Placement::Lowest,
+            quotas,
+            now,
+        })
+        .await
 }
 
 /// Allocates one host named `name` under `quotas`.
