@@ -214,3 +214,65 @@ async fn releases_racing_allocations_never_lose_or_duplicate_an_address() {
     let next = u.create_host(&region_id, "after-churn").await;
     assert_eq!(next["z_octet"], lowest_free);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reservation_and_an_allocation_racing_for_one_block_never_both_get_it() {
+    let app = spawn_app().await;
+    // Fresh namespaces make every round a race for 10.98.0.0/24, the first block of Finland.
+    let rounds = join_all((0..40).map(|i| {
+        let u = app.user(&format!("racer-{i}"));
+        async move {
+            let (reserved, allocated) = tokio::join!(
+                u.post(
+                    "/ipam/reservations",
+                    json!({"resource_type": "region", "x_octet": 98, "y_octet": 0, "reason": "race"})
+                ),
+                u.post("/ipam/regions", json!({"country": "FIN", "region_name": format!("race-{i}")})),
+            );
+            (reserved, allocated)
+        }
+    }))
+    .await;
+    for (reserved, allocated) in &rounds {
+        assert_eq!(allocated.code(), 201, "{}", allocated.text);
+        let got_block = allocated.json["cidr"] == "10.98.0.0/24";
+        match reserved.code() {
+            201 => assert!(!got_block, "the allocator handed out a reserved block"),
+            409 => {
+                assert!(got_block, "the reservation lost to an allocation of another block: {}", reserved.text);
+                assert_eq!(reserved.json["error"], "conflict");
+            }
+            other => panic!("unexpected {other}: {}", reserved.text),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reservation_and_an_allocation_racing_for_one_address_never_both_get_it() {
+    let app = spawn_app().await;
+    let rounds = join_all((0..40).map(|i| {
+        let u = app.user(&format!("racer-{i}"));
+        async move {
+            let region = u.create_region("USA", "race").await;
+            let region_id = region["region_id"].as_str().unwrap().to_owned();
+            let (reserved, allocated) = tokio::join!(
+                u.post(
+                    "/ipam/reservations",
+                    json!({"resource_type": "host", "x_octet": 153, "y_octet": 0, "z_octet": 1, "reason": "race"})
+                ),
+                u.post("/ipam/hosts", json!({"region_id": region_id, "hostname": "contender"})),
+            );
+            (reserved, allocated)
+        }
+    }))
+    .await;
+    for (reserved, allocated) in &rounds {
+        assert_eq!(allocated.code(), 201, "{}", allocated.text);
+        let got_address = allocated.json["ip_address"] == "10.153.0.1";
+        match reserved.code() {
+            201 => assert!(!got_address, "the allocator handed out a reserved address"),
+            409 => assert!(got_address, "the reservation lost to nothing: {}", reserved.text),
+            other => panic!("unexpected {other}: {}", reserved.text),
+        }
+    }
+}
