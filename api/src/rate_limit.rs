@@ -75,6 +75,8 @@ impl ClassLimiter {
 /// The limiters of every class (or none when limits are off).
 pub(crate) struct RateLimits {
     classes: Option<[ClassLimiter; 4]>,
+    /// Public share reads, all callers together (a single key).
+    public: Option<ClassLimiter>,
 }
 
 /// What the client is told about its budget.
@@ -112,15 +114,28 @@ impl RateLimits {
                 ClassLimiter::new(s.rate_limit_standard, MINUTE, "minute"),
             ]
         });
-        Self { classes }
+        let public =
+            (s.rate_limits == Switch::On).then(|| ClassLimiter::new(s.rate_limit_public_shares, MINUTE, "minute"));
+        Self { classes, public }
+    }
+
+    /// Admits or refuses one public share read (one budget shared by everybody).
+    pub(crate) fn check_public(&self) -> Result<Option<Budget>, ApiError> {
+        match &self.public {
+            None => Ok(None),
+            Some(c) => Self::charge(c, "public"),
+        }
     }
 
     /// Admits or refuses one request of `user` in `class`.
     pub(crate) fn check(&self, user: &str, class: RateClass) -> Result<Option<Budget>, ApiError> {
         let Some(classes) = &self.classes else { return Ok(None) };
-        let c = &classes[class as usize];
+        Self::charge(&classes[class as usize], user)
+    }
+
+    fn charge(c: &ClassLimiter, key: &str) -> Result<Option<Budget>, ApiError> {
         let interval = c.period / c.limit;
-        match c.limiter.check_key(&user.to_owned()) {
+        match c.limiter.check_key(&key.to_owned()) {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 let used = c.limit.saturating_sub(remaining);
@@ -143,11 +158,9 @@ impl RateLimits {
 
     /// Forgets users whose budget is full again (bounded memory).
     pub(crate) fn prune(&self) {
-        if let Some(classes) = &self.classes {
-            for c in classes {
-                c.limiter.retain_recent();
-                c.limiter.shrink_to_fit();
-            }
+        for c in self.classes.iter().flatten().chain(self.public.iter()) {
+            c.limiter.retain_recent();
+            c.limiter.shrink_to_fit();
         }
     }
 }

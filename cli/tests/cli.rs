@@ -245,8 +245,10 @@ fn verify_indexes_passes_after_migrate_and_names_a_missing_index() {
     assert!(ok.status.success(), "{text}{}", stderr(&ok));
     assert!(text.contains("✓ ipam_regions: All indexes present"), "{text}");
     assert!(text.contains("✓ All indexes verified successfully!"), "{text}");
-    assert!(text.contains("Collections checked: 8"), "{text}");
-    assert!(text.contains("Total expected indexes: 22"), "{text}");
+    let collections: Vec<_> = ipam_migrations::MIGRATIONS.iter().flat_map(|m| m.collections.iter()).collect();
+    let indexes: usize = collections.iter().map(|c| c.indexes.len()).sum();
+    assert!(text.contains(&format!("Collections checked: {}", collections.len())), "{text}");
+    assert!(text.contains(&format!("Total expected indexes: {indexes}")), "{text}");
 
     sql(dir.path(), "DROP INDEX user_xyz_unique_idx");
     sql(dir.path(), "CREATE INDEX hand_made_idx ON ipam_hosts (notes)");
@@ -287,21 +289,24 @@ fn rollback_asks_first_then_drops_and_can_be_applied_again() {
         assert_eq!(r.status(), 201);
     }
 
+    let latest = ipam_migrations::MIGRATIONS.last().unwrap();
     let refused = run_with_stdin(ipam(dir.path()).args(["migrate", "--rollback"]), "no\n");
     assert!(!refused.status.success());
-    assert!(stdout(&refused).contains("ipam_reservations"), "lists what would be dropped: {}", stdout(&refused));
+    for name in latest.collection_names() {
+        assert!(stdout(&refused).contains(name), "lists what would be dropped: {}", stdout(&refused));
+    }
     assert!(stdout(&refused).contains("Rollback cancelled; nothing was changed."), "{}", stdout(&refused));
     assert!(!stdout(&run(ipam(dir.path()).args(["migrate", "--status"]))).contains("[pending]"));
 
-    // The latest migration goes first; a second rollback takes the core (and its data).
-    let done = run_with_stdin(ipam(dir.path()).args(["migrate", "--rollback"]), "yes\n");
-    assert!(done.status.success(), "{}{}", stdout(&done), stderr(&done));
-    assert!(stdout(&done).contains("Migration 2 (reservations) rolled back"), "{}", stdout(&done));
-    let core = run_with_stdin(ipam(dir.path()).args(["migrate", "--rollback"]), "yes\n");
-    assert!(stdout(&core).contains("ipam_regions"), "{}", stdout(&core));
-    assert!(stdout(&core).contains("Migration 1 (core_ipam) rolled back"), "{}", stdout(&core));
+    // The latest migration goes first; rolling back every one takes the core (and its data).
+    for m in ipam_migrations::MIGRATIONS.iter().rev() {
+        let done = run_with_stdin(ipam(dir.path()).args(["migrate", "--rollback"]), "yes\n");
+        assert!(done.status.success(), "{}{}", stdout(&done), stderr(&done));
+        let expected = format!("Migration {} ({}) rolled back", m.version, m.name);
+        assert!(stdout(&done).contains(&expected), "{}", stdout(&done));
+    }
     let status = stdout(&run(ipam(dir.path()).args(["migrate", "--status"])));
-    assert_eq!(status.matches("[pending]").count(), 2, "{status}");
+    assert_eq!(status.matches("[pending]").count(), ipam_migrations::MIGRATIONS.len(), "{status}");
     assert_eq!(run(ipam(dir.path()).arg("verify-indexes")).status.code(), Some(1));
 
     let again = run(ipam(dir.path()).arg("migrate"));

@@ -5,7 +5,7 @@
 mod schema;
 mod seed;
 
-pub use schema::{CORE_COLLECTIONS, CollectionSpec, IndexSpec, RESERVATION_COLLECTIONS};
+pub use schema::{CORE_COLLECTIONS, CollectionSpec, IndexSpec, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS};
 pub use seed::{COUNTRY_SEED, CountrySeed};
 
 /// One versioned schema change.
@@ -42,6 +42,14 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite_up: include_str!("../sqlite/0002_reservations.up.sql"),
         sqlite_down: include_str!("../sqlite/0002_reservations.down.sql"),
         collections: RESERVATION_COLLECTIONS,
+    },
+    Migration {
+        version: 3,
+        name: "shares",
+        description: "Shareable read-only links to a country, region or host",
+        sqlite_up: include_str!("../sqlite/0003_shares.up.sql"),
+        sqlite_down: include_str!("../sqlite/0003_shares.down.sql"),
+        collections: SHARE_COLLECTIONS,
     },
 ];
 

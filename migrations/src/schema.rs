@@ -158,3 +158,23 @@ pub const RESERVATION_COLLECTIONS: &[CollectionSpec] = &[CollectionSpec {
             "reason": {"bsonType": "string", "maxLength": 500},
             "created_at": {"bsonType": "date"}}}"#,
 }];
+
+/// The collections of migration 3.
+pub const SHARE_COLLECTIONS: &[CollectionSpec] = &[CollectionSpec {
+    name: "ipam_shares",
+    indexes: &[
+        unique("share_token_unique_idx", &[("share_token", 1)]),
+        index("user_active_shares_idx", &[("user_id", 1), ("is_active", 1)]),
+        index("share_expires_idx", &[("expires_at", 1)]),
+        index("user_share_created_idx", &[("user_id", 1), ("created_at", -1)]),
+        index("share_resource_idx", &[("resource_type", 1), ("resource_id", 1)]),
+    ],
+    validator: r#"{"bsonType": "object",
+        "required": ["_id", "share_token", "user_id", "resource_type", "resource_id", "expires_at", "view_count",
+                     "created_at", "is_active"],
+        "properties": {
+            "resource_type": {"enum": ["country", "region", "host"]},
+            "view_count": {"bsonType": ["int", "long"], "minimum": 0},
+            "is_active": {"bsonType": "bool"},
+            "expires_at": {"bsonType": "date"}}}"#,
+}];

@@ -84,6 +84,10 @@ ulid_id!(
     /// Identifies a reservation.
     ReservationId
 );
+ulid_id!(
+    /// Identifies a share (not its secret token).
+    ShareId
+);
 
 /// The caller's user id (the token's `sub`): 1..=128 visible characters, no whitespace.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -11,6 +11,7 @@ mod quotas;
 mod regions;
 mod reservations;
 mod search;
+mod shares;
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ pub use interpret::{Interpretation, InterpretationStatus};
 pub use quotas::QuotaView;
 pub use regions::{NextHost, NextRegion, RegionQuery, RegionUtilization};
 pub use search::{SearchKind, SearchQuery};
+pub use shares::SharedResource;
 
 use crate::clock::SharedClock;
 use crate::domain::{CountryCatalog, QuotaDefaults};

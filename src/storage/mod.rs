@@ -24,7 +24,7 @@ use crate::configuration::Settings;
 use crate::domain::{
     AuditEvent, AuditId, Comment, CommentTarget, Country, Host, HostDetails, HostId, HostPatch, Hostname,
     HostnamePrefix, NewRegion, OwnerLabel, Page, PageRequest, QuotaDefaults, QuotaPatch, QuotaUsage, Reason, Region,
-    RegionId, RegionPatch, Reservation, ReservationId, Tags, TenAddress, UserId,
+    RegionId, RegionPatch, Reservation, ReservationId, Share, ShareId, ShareToken, Tags, TenAddress, UserId,
 };
 use crate::error::Result;
 
@@ -245,6 +245,20 @@ pub trait ReservationStore: Send + Sync {
     async fn cancel_reservation(&self, actor: &Actor, id: &ReservationId, now: DateTime<Utc>) -> Result<Reservation>;
 }
 
+/// Shareable links.
+#[async_trait]
+pub trait ShareStore: Send + Sync {
+    /// Stores a new share.
+    async fn create_share(&self, share: &Share) -> Result<()>;
+    /// A page of the user's live shares (active and unexpired at `now`), newest first.
+    async fn live_shares(&self, user: &UserId, page: PageRequest, now: DateTime<Utc>) -> Result<Page<Share>>;
+    /// Revokes a live share; false when there is none with that id.
+    async fn revoke_share(&self, user: &UserId, id: &ShareId, now: DateTime<Utc>) -> Result<bool>;
+    /// The share of `token` if it is live, counting the view (atomically: count and last
+    /// access are updated in the same write that checks it is live).
+    async fn open_share(&self, token: &ShareToken, now: DateTime<Utc>) -> Result<Option<Share>>;
+}
+
 /// Search across regions and hosts.
 #[async_trait]
 pub trait SearchStore: Send + Sync {
@@ -255,7 +269,15 @@ pub trait SearchStore: Send + Sync {
 /// A complete storage backend.
 #[async_trait]
 pub trait Store:
-    CountryStore + RegionStore + HostStore + CommentStore + AuditStore + QuotaStore + SearchStore + ReservationStore
+    CountryStore
+    + RegionStore
+    + HostStore
+    + CommentStore
+    + AuditStore
+    + QuotaStore
+    + SearchStore
+    + ReservationStore
+    + ShareStore
 {
     /// Short backend name for health output, e.g. `sqlite`.
     fn backend(&self) -> &'static str;

@@ -10,6 +10,7 @@ mod quotas;
 mod regions;
 mod reservations;
 mod search;
+mod shares;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -35,12 +36,17 @@ pub(crate) fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .route_layer(guarded(Policy::Core));
     let writes = interpret::router().route_layer(guarded(Policy::CoreWrite));
     let bulk = hosts::bulk_router().route_layer(guarded(Policy::Bulk));
-    let standard = OpenApiRouter::new().merge(reservations::router()).route_layer(guarded(Policy::Standard));
+    let standard = OpenApiRouter::new()
+        .merge(reservations::router())
+        .merge(shares::router())
+        .route_layer(guarded(Policy::Standard));
+    let public = shares::public_router().route_layer(from_fn_with_state(state.clone(), shares::public_limit));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(core)
         .merge(writes)
         .merge(bulk)
         .merge(standard)
+        .merge(public)
         .merge(health::router())
         .split_for_parts()
 }

@@ -18,6 +18,7 @@ mod quotas;
 mod regions;
 mod reservations;
 mod search;
+mod shares;
 mod slots;
 
 use anyhow::Context;

@@ -17,6 +17,7 @@ mod regions;
 mod reservations;
 mod rows;
 mod search;
+mod shares;
 
 use std::str::FromStr;
 use std::time::Duration;

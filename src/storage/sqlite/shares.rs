@@ -1,0 +1,134 @@
+//! Shareable links.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::SqliteStore;
+use super::errors::db;
+use super::filters::total;
+use super::rows::{corrupt, parse_ts, ts};
+use crate::domain::{Description, Page, PageRequest, Share, ShareId, ShareKind, ShareToken, UserId, Username};
+use crate::error::{IpamError, Result};
+use crate::storage::ShareStore;
+
+macro_rules! share_columns {
+    () => {
+        "share_id, share_token, user_id, resource_type, resource_id, description, expires_at, view_count, \
+         last_accessed, created_at, created_by, is_active"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct ShareRow {
+    share_id: String,
+    share_token: String,
+    user_id: String,
+    resource_type: String,
+    resource_id: String,
+    description: Option<String>,
+    expires_at: String,
+    view_count: i64,
+    last_accessed: Option<String>,
+    created_at: String,
+    created_by: String,
+    is_active: bool,
+}
+
+impl TryFrom<ShareRow> for Share {
+    type Error = IpamError;
+
+    fn try_from(r: ShareRow) -> Result<Self> {
+        Ok(Share {
+            id: ShareId::from_stored(r.share_id),
+            token: ShareToken::from_stored(r.share_token),
+            user_id: UserId::from_stored(r.user_id),
+            kind: ShareKind::parse(&r.resource_type).map_err(corrupt)?,
+            resource_id: r.resource_id,
+            description: r.description.map(Description::from_stored),
+            expires_at: parse_ts(&r.expires_at)?,
+            view_count: u64::try_from(r.view_count).map_err(|_| corrupt("view_count"))?,
+            last_accessed: r.last_accessed.as_deref().map(parse_ts).transpose()?,
+            created_at: parse_ts(&r.created_at)?,
+            created_by: Username::from_stored(r.created_by),
+            is_active: r.is_active,
+        })
+    }
+}
+
+#[async_trait]
+impl ShareStore for SqliteStore {
+    async fn create_share(&self, s: &Share) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO ipam_shares (share_id, share_token, user_id, resource_type, resource_id, description, expires_at,
+                 view_count, last_accessed, created_at, created_by, is_active, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, NULL, ?8, ?9, 1, ?8)",
+        )
+        .bind(s.id.as_str())
+        .bind(s.token.as_str())
+        .bind(s.user_id.as_str())
+        .bind(s.kind.as_str())
+        .bind(&s.resource_id)
+        .bind(s.description.as_ref().map(|d| d.as_str()))
+        .bind(ts(s.expires_at))
+        .bind(ts(s.created_at))
+        .bind(s.created_by.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn live_shares(&self, user: &UserId, page: PageRequest, now: DateTime<Utc>) -> Result<Page<Share>> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM ipam_shares WHERE user_id = ?1 AND is_active = 1 AND expires_at > ?2",
+        )
+        .bind(user.as_str())
+        .bind(ts(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let rows: Vec<ShareRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            share_columns!(),
+            " FROM ipam_shares WHERE user_id = ?1 AND is_active = 1 AND expires_at > ?2
+              ORDER BY created_at DESC, share_id DESC LIMIT ?3 OFFSET ?4"
+        ))
+        .bind(user.as_str())
+        .bind(ts(now))
+        .bind(i64::try_from(page.limit()).unwrap_or(i64::MAX))
+        .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let items = rows.into_iter().map(Share::try_from).collect::<Result<Vec<_>>>()?;
+        Ok(Page { items, total: total(n), request: page })
+    }
+
+    async fn revoke_share(&self, user: &UserId, id: &ShareId, now: DateTime<Utc>) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE ipam_shares SET is_active = 0, updated_at = ?3 WHERE user_id = ?1 AND share_id = ?2 AND is_active = 1",
+        )
+        .bind(user.as_str())
+        .bind(id.as_str())
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn open_share(&self, token: &ShareToken, now: DateTime<Utc>) -> Result<Option<Share>> {
+        let row: Option<ShareRow> = sqlx::query_as(concat!(
+            "UPDATE ipam_shares SET view_count = view_count + 1, last_accessed = ?2
+             WHERE share_token = ?1 AND is_active = 1 AND expires_at > ?2 RETURNING ",
+            share_columns!()
+        ))
+        .bind(token.as_str())
+        .bind(ts(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(Share::try_from).transpose()
+    }
+}
