@@ -12,3 +12,4 @@ mod quotas;
 mod regions;
 mod reservations;
 mod search;
+mod shares;
