@@ -20,7 +20,8 @@ CREATE TABLE ipam_reservations (
     CHECK ((resource_type = 'host') = (z_octet IS NOT NULL))
 );
 -- At most one active reservation per address (the arbiter between racing reservations).
-CREATE UNIQUE INDEX active_reservation_unique_idx ON ipam_reservations (user_id, resource_type, x_octet, y_octet, z_octet)
+-- Region reservations have no Z: index 0 for them, since SQLite treats NULLs as distinct.
+CREATE UNIQUE INDEX active_reservation_unique_idx ON ipam_reservations (user_id, resource_type, x_octet, y_octet, ifnull(z_octet, 0))
     WHERE status = 'active';
 CREATE INDEX user_status_idx ON ipam_reservations (user_id, status);
 CREATE INDEX user_reservation_created_idx ON ipam_reservations (user_id, created_at DESC, reservation_id DESC);

@@ -88,6 +88,10 @@ ulid_id!(
     /// Identifies a share (not its secret token).
     ShareId
 );
+ulid_id!(
+    /// Identifies a saved filter.
+    FilterId
+);
 
 /// The caller's user id (the token's `sub`): 1..=128 visible characters, no whitespace.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

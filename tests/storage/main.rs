@@ -102,6 +102,28 @@ macro_rules! conformance {
             search_applies_each_kinds_filter_to_that_kind_only,
             // invariants
             a_random_operation_sequence_keeps_lists_allocation_and_quotas_consistent,
+            // reservations
+            a_reservation_is_stored_active_reads_back_exactly_and_is_audited,
+            a_region_reservation_keeps_its_block_from_allocation_until_it_expires,
+            a_host_reservation_keeps_its_address_from_single_and_batch_allocation_until_it_expires,
+            next_free_host_skips_addresses_held_by_host_reservations_until_they_expire,
+            a_reservation_of_an_allocated_block_or_address_is_a_conflict_naming_it,
+            a_second_active_reservation_of_one_host_address_is_a_conflict,
+            a_second_active_reservation_of_one_region_block_is_a_conflict,
+            an_expired_reservation_does_not_hold_its_address_against_a_new_one,
+            a_host_reservation_may_nest_inside_a_region_reservation,
+            reservations_live_in_each_users_namespace,
+            reservation_lists_filter_by_status_at_now_and_kind_newest_first_with_real_totals,
+            cancelling_a_reservation_deletes_it_frees_its_address_and_is_audited,
+            unknown_or_other_users_reservations_cannot_be_cancelled,
+            converting_a_region_reservation_allocates_exactly_its_block_and_consumes_it,
+            expired_host_and_unknown_reservations_do_not_become_regions,
+            a_refused_region_conversion_leaves_the_reservation_active,
+            converting_a_host_reservation_allocates_exactly_its_address_and_consumes_it,
+            a_host_reservation_converts_only_into_an_active_region_at_its_block,
+            racing_reservations_of_one_host_address_leave_exactly_one,
+            racing_reservations_of_one_region_block_leave_exactly_one,
+            a_host_reservation_racing_an_allocation_of_that_address_never_lets_both_take_it,
         ]);
     };
     (@tests $backend:ident, $factory:path, [$($(#[$attr:meta])* $name:ident),* $(,)?]) => {

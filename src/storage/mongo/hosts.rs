@@ -280,12 +280,14 @@ impl HostStore for MongoStore {
         &self,
         user: &UserId,
         region: &RegionId,
-        _now: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<Option<(Region, Option<u8>)>> {
         match self.region_doc(user, region).await? {
             Some(d) => {
-                let z = d.slots().lowest_free(1, 254, |_| false);
-                Ok(Some((Region::try_from(d)?, z)))
+                let r = Region::try_from(d.clone())?;
+                let blocked = self.blocked_hosts(user, r.x, r.y, now).await?;
+                let z = d.slots().lowest_free(1, 254, |z| blocked.contains(&z));
+                Ok(Some((r, z)))
             }
             None => Ok(None),
         }

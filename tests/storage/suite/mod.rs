@@ -12,6 +12,7 @@ mod invariants;
 mod listing;
 mod quotas;
 mod regions;
+mod reservations;
 mod search;
 
 pub use audit::*;
@@ -22,6 +23,7 @@ pub use invariants::*;
 pub use listing::*;
 pub use quotas::*;
 pub use regions::*;
+pub use reservations::*;
 pub use search::*;
 
 use std::fmt::Debug;
