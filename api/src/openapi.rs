@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         (name = "comments", description = "Comments on regions and hosts"),
         (name = "reservations", description = "Reserving blocks and addresses ahead of allocation"),
         (name = "shares", description = "Read-only links to a country, region or host"),
+        (name = "preferences", description = "Per-user settings and saved filters"),
         (name = "addresses", description = "Interpreting addresses"),
         (name = "search", description = "Search across regions and hosts"),
         (name = "audit", description = "The audit trail"),

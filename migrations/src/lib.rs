@@ -5,7 +5,9 @@
 mod schema;
 mod seed;
 
-pub use schema::{CORE_COLLECTIONS, CollectionSpec, IndexSpec, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS};
+pub use schema::{
+    CORE_COLLECTIONS, CollectionSpec, IndexSpec, PREFERENCE_COLLECTIONS, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS,
+};
 pub use seed::{COUNTRY_SEED, CountrySeed};
 
 /// One versioned schema change.
@@ -50,6 +52,14 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite_up: include_str!("../sqlite/0003_shares.up.sql"),
         sqlite_down: include_str!("../sqlite/0003_shares.down.sql"),
         collections: SHARE_COLLECTIONS,
+    },
+    Migration {
+        version: 4,
+        name: "preferences",
+        description: "User preferences and saved filters",
+        sqlite_up: include_str!("../sqlite/0004_preferences.up.sql"),
+        sqlite_down: include_str!("../sqlite/0004_preferences.down.sql"),
+        collections: PREFERENCE_COLLECTIONS,
     },
 ];
 

@@ -178,3 +178,18 @@ pub const SHARE_COLLECTIONS: &[CollectionSpec] = &[CollectionSpec {
             "is_active": {"bsonType": "bool"},
             "expires_at": {"bsonType": "date"}}}"#,
 }];
+
+/// The collections of migration 4.
+pub const PREFERENCE_COLLECTIONS: &[CollectionSpec] = &[CollectionSpec {
+    name: "ipam_user_preferences",
+    // `_id` is the user id (unique by construction).
+    indexes: &[index("preferences_updated_idx", &[("updated_at", 1)])],
+    validator: r#"{"bsonType": "object",
+        "required": ["_id", "saved_filters", "dashboard_layout", "notification_settings", "updated_at"],
+        "properties": {
+            "saved_filters": {"bsonType": "array", "maxItems": 50},
+            "dashboard_layout": {"bsonType": "object"},
+            "notification_settings": {"bsonType": "object"},
+            "theme_preference": {"bsonType": ["string", "null"], "maxLength": 50},
+            "updated_at": {"bsonType": "date"}}}"#,
+}];

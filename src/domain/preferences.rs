@@ -178,6 +178,18 @@ impl Preferences {
         }
     }
 
+    /// Size in bytes of the settings (layout, notification settings, theme) as JSON.
+    pub fn settings_size(&self) -> usize {
+        let theme = self.theme_preference.as_ref().map(Theme::as_str);
+        serde_json::json!({
+            "dashboard_layout": self.dashboard_layout,
+            "notification_settings": self.notification_settings,
+            "theme_preference": theme,
+        })
+        .to_string()
+        .len()
+    }
+
     /// Applies a patch: keys given replace the stored ones, the others are kept.
     pub fn apply(&mut self, patch: &PreferencesPatch) {
         if let Some(v) = &patch.dashboard_layout {

@@ -7,6 +7,7 @@ mod comments;
 mod countries;
 mod hosts;
 mod interpret;
+mod preferences;
 mod quotas;
 mod regions;
 mod reservations;

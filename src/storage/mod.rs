@@ -22,9 +22,10 @@ pub use filters::{AuditFilter, HostFilter, RegionFilter, ReservationFilter, Sear
 use crate::auth::Actor;
 use crate::configuration::Settings;
 use crate::domain::{
-    AuditEvent, AuditId, Comment, CommentTarget, Country, Host, HostDetails, HostId, HostPatch, Hostname,
-    HostnamePrefix, NewRegion, OwnerLabel, Page, PageRequest, QuotaDefaults, QuotaPatch, QuotaUsage, Reason, Region,
-    RegionId, RegionPatch, Reservation, ReservationId, Share, ShareId, ShareToken, Tags, TenAddress, UserId,
+    AuditEvent, AuditId, Comment, CommentTarget, Country, FilterId, Host, HostDetails, HostId, HostPatch, Hostname,
+    HostnamePrefix, NewRegion, OwnerLabel, Page, PageRequest, Preferences, PreferencesPatch, QuotaDefaults, QuotaPatch,
+    QuotaUsage, Reason, Region, RegionId, RegionPatch, Reservation, ReservationId, SavedFilter, Share, ShareId,
+    ShareToken, Tags, TenAddress, UserId,
 };
 use crate::error::Result;
 
@@ -245,6 +246,26 @@ pub trait ReservationStore: Send + Sync {
     async fn cancel_reservation(&self, actor: &Actor, id: &ReservationId, now: DateTime<Utc>) -> Result<Reservation>;
 }
 
+/// User preferences and saved filters.
+#[async_trait]
+pub trait PreferencesStore: Send + Sync {
+    /// The user's stored preferences (`None`: never saved anything).
+    async fn preferences(&self, user: &UserId) -> Result<Option<Preferences>>;
+    /// Applies a patch (creating the record if needed) and returns the result; fails with a
+    /// validation error, changing nothing, when the result would exceed `max_bytes` of JSON.
+    async fn update_preferences(
+        &self,
+        user: &UserId,
+        patch: &PreferencesPatch,
+        max_bytes: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Preferences>;
+    /// Appends a saved filter; `Conflict` when the user already has `max` of them.
+    async fn add_filter(&self, user: &UserId, filter: &SavedFilter, max: usize, now: DateTime<Utc>) -> Result<()>;
+    /// Deletes a saved filter; false when there is none with that id.
+    async fn delete_filter(&self, user: &UserId, id: &FilterId, now: DateTime<Utc>) -> Result<bool>;
+}
+
 /// Shareable links.
 #[async_trait]
 pub trait ShareStore: Send + Sync {
@@ -278,6 +299,7 @@ pub trait Store:
     + SearchStore
     + ReservationStore
     + ShareStore
+    + PreferencesStore
 {
     /// Short backend name for health output, e.g. `sqlite`.
     fn backend(&self) -> &'static str;

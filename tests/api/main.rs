@@ -8,6 +8,7 @@ mod errors;
 mod hosts;
 mod interpret;
 mod operations;
+mod preferences;
 mod quotas;
 mod regions;
 mod reservations;

@@ -6,6 +6,7 @@ mod countries;
 mod health;
 mod hosts;
 mod interpret;
+mod preferences;
 mod quotas;
 mod regions;
 mod reservations;
@@ -39,6 +40,7 @@ pub(crate) fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
     let standard = OpenApiRouter::new()
         .merge(reservations::router())
         .merge(shares::router())
+        .merge(preferences::router())
         .route_layer(guarded(Policy::Standard));
     let public = shares::public_router().route_layer(from_fn_with_state(state.clone(), shares::public_limit));
     OpenApiRouter::with_openapi(ApiDoc::openapi())

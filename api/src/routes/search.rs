@@ -25,6 +25,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// Search conditions (all must hold). Text is matched literally and ignoring case.
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct SearchParams {
+    /// Apply the criteria of this saved filter (explicit parameters win).
+    pub(crate) filter_id: Option<String>,
     /// An address (`10.1.2.3`) or block (`10.1.0.0/16`): hosts inside it, regions overlapping it.
     ip_address: Option<String>,
     /// Hostname contains (hosts only).
@@ -82,8 +84,11 @@ fn kind(s: &str) -> Result<SearchKind, String> {
 async fn search(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    AppQuery(q): AppQuery<SearchParams>,
+    AppQuery(mut q): AppQuery<SearchParams>,
 ) -> ApiResult<Json<PageResponse<SearchResult>>> {
+    if let Some(id) = q.filter_id.take() {
+        q.absorb(crate::routes::preferences::saved_criteria(&s, &actor, &id).await?);
+    }
     let mut p = QueryParser::new();
     let query = SearchQuery {
         kind: p.opt("resource_type", q.resource_type.as_ref(), kind),
@@ -111,4 +116,32 @@ async fn search(
         SearchHit::Region(r) => SearchResult::Region(RegionResponse::new(r, catalog)),
         SearchHit::Host(h) => SearchResult::Host(HostResponse::new(h, catalog)),
     })))
+}
+
+impl SearchParams {
+    /// Fills parameters not given explicitly from a saved filter's criteria; criteria this list
+    /// does not support are ignored.
+    pub(crate) fn absorb(&mut self, criteria: Vec<(String, String)>) {
+        for (key, value) in criteria {
+            if key.starts_with("tag.") {
+                self.extra.entry(key).or_insert(value);
+                continue;
+            }
+            let slot = match key.as_str() {
+                "ip_address" => &mut self.ip_address,
+                "hostname" => &mut self.hostname,
+                "region_name" => &mut self.region_name,
+                "country" => &mut self.country,
+                "continent" => &mut self.continent,
+                "status" => &mut self.status,
+                "device_type" => &mut self.device_type,
+                "owner" => &mut self.owner,
+                "resource_type" => &mut self.resource_type,
+                "created_after" => &mut self.created_after,
+                "created_before" => &mut self.created_before,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+    }
 }

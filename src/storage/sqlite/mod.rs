@@ -12,6 +12,7 @@ mod errors;
 mod filters;
 mod hosts;
 pub mod migrate;
+mod preferences;
 mod quotas;
 mod regions;
 mod reservations;

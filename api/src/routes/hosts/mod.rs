@@ -101,8 +101,11 @@ async fn create_batch(
 async fn list_hosts(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    AppQuery(params): AppQuery<HostListParams>,
+    AppQuery(mut params): AppQuery<HostListParams>,
 ) -> ApiResult<Json<PageResponse<HostResponse>>> {
+    if let Some(id) = params.filter_id.take() {
+        params.absorb(crate::routes::preferences::saved_criteria(&s, &actor, &id).await?);
+    }
     let (query, page) = params.parse()?;
     let hosts = s.ipam.hosts(&actor, &query, page).await?;
     Ok(Json(PageResponse::from_page(hosts, |h| HostResponse::new(h, s.ipam.catalog()))))

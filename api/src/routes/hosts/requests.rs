@@ -307,6 +307,8 @@ impl BulkReleaseRequest {
 /// Filters and pagination of the host list.
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct HostListParams {
+    /// Apply the criteria of this saved filter (explicit parameters win).
+    pub(crate) filter_id: Option<String>,
     /// Only hosts of this region.
     region_id: Option<String>,
     /// `Active` or `Reserved`.
@@ -363,4 +365,28 @@ impl HostListParams {
 pub(crate) struct PreviewParams {
     /// Region id.
     pub(crate) region_id: Option<String>,
+}
+
+impl HostListParams {
+    /// Fills parameters not given explicitly from a saved filter's criteria; criteria this list
+    /// does not support are ignored.
+    pub(crate) fn absorb(&mut self, criteria: Vec<(String, String)>) {
+        for (key, value) in criteria {
+            if key.starts_with("tag.") {
+                self.extra.entry(key).or_insert(value);
+                continue;
+            }
+            let slot = match key.as_str() {
+                "region_id" => &mut self.region_id,
+                "status" => &mut self.status,
+                "hostname" => &mut self.hostname,
+                "device_type" => &mut self.device_type,
+                "owner" => &mut self.owner,
+                "created_after" => &mut self.created_after,
+                "created_before" => &mut self.created_before,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+    }
 }

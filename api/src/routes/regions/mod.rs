@@ -53,8 +53,11 @@ async fn create_region(
 async fn list_regions(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    AppQuery(params): AppQuery<RegionListParams>,
+    AppQuery(mut params): AppQuery<RegionListParams>,
 ) -> ApiResult<Json<PageResponse<RegionResponse>>> {
+    if let Some(id) = params.filter_id.take() {
+        params.absorb(crate::routes::preferences::saved_criteria(&s, &actor, &id).await?);
+    }
     let (query, page) = params.parse()?;
     let regions = s.ipam.regions(&actor, &query, page).await?;
     Ok(Json(PageResponse::from_page(regions, |r| RegionResponse::new(r, s.ipam.catalog()))))

@@ -142,6 +142,8 @@ impl RetireParams {
 /// Filters and pagination of the region list.
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct RegionListParams {
+    /// Apply the criteria of this saved filter (explicit parameters win).
+    pub(crate) filter_id: Option<String>,
     /// Country code or name.
     country: Option<String>,
     /// Continent, e.g. `Europe`.
@@ -196,4 +198,28 @@ impl RegionListParams {
 pub(crate) struct PreviewParams {
     /// Country code or name.
     pub(crate) country: Option<String>,
+}
+
+impl RegionListParams {
+    /// Fills parameters not given explicitly from a saved filter's criteria; criteria this list
+    /// does not support are ignored.
+    pub(crate) fn absorb(&mut self, criteria: Vec<(String, String)>) {
+        for (key, value) in criteria {
+            if key.starts_with("tag.") {
+                self.extra.entry(key).or_insert(value);
+                continue;
+            }
+            let slot = match key.as_str() {
+                "country" => &mut self.country,
+                "continent" => &mut self.continent,
+                "status" => &mut self.status,
+                "owner" => &mut self.owner,
+                "name" => &mut self.name,
+                "created_after" => &mut self.created_after,
+                "created_before" => &mut self.created_before,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+    }
 }
