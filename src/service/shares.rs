@@ -88,14 +88,14 @@ impl Ipam {
         }
     }
 
-    /// Opens a link (no authentication): counts the view and loads the resource as its owner
-    /// sees it. Unknown, revoked and expired tokens, and deleted resources, are all the same
-    /// "not found".
+    /// Opens a link (no authentication): loads the resource as its owner sees it, then counts
+    /// the view. Unknown, revoked and expired tokens, and deleted resources, are all the same
+    /// "not found", and only successful reads are counted.
     pub async fn open_share(&self, token: &str) -> Result<(Share, SharedResource)> {
         let raw = token;
         let gone = || gone(raw);
         let token = ShareToken::parse(token).ok_or_else(gone)?;
-        let share = self.store.open_share(&token, self.now()).await?.ok_or_else(gone)?;
+        let share = self.store.live_share(&token, self.now()).await?.ok_or_else(gone)?;
         let owner: &UserId = &share.user_id;
         let resource = match share.kind {
             ShareKind::Country => {
@@ -117,6 +117,7 @@ impl Ipam {
                 SharedResource::Host { host, region }
             }
         };
+        let share = self.store.record_view(&share.id, self.now()).await?.ok_or_else(gone)?;
         Ok((share, resource))
     }
 }

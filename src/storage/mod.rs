@@ -275,9 +275,11 @@ pub trait ShareStore: Send + Sync {
     async fn live_shares(&self, user: &UserId, page: PageRequest, now: DateTime<Utc>) -> Result<Page<Share>>;
     /// Revokes a live share; false when there is none with that id.
     async fn revoke_share(&self, user: &UserId, id: &ShareId, now: DateTime<Utc>) -> Result<bool>;
-    /// The share of `token` if it is live, counting the view (atomically: count and last
-    /// access are updated in the same write that checks it is live).
-    async fn open_share(&self, token: &ShareToken, now: DateTime<Utc>) -> Result<Option<Share>>;
+    /// The share of `token` if it is live at `now` (nothing is counted).
+    async fn live_share(&self, token: &ShareToken, now: DateTime<Utc>) -> Result<Option<Share>>;
+    /// Counts a successful read of a live share: the count and last access are updated in the
+    /// same write that checks it is still live. `None` when it stopped being live.
+    async fn record_view(&self, id: &ShareId, now: DateTime<Utc>) -> Result<Option<Share>>;
 }
 
 /// Search across regions and hosts.

@@ -112,11 +112,20 @@ impl ShareStore for MongoStore {
         Ok(r.modified_count == 1)
     }
 
-    async fn open_share(&self, token: &ShareToken, now: DateTime<Utc>) -> Result<Option<Share>> {
+    async fn live_share(&self, token: &ShareToken, now: DateTime<Utc>) -> Result<Option<Share>> {
+        let found = self
+            .shares()
+            .find_one(merge(doc! { "share_token": token.as_str() }, live(now)))
+            .await
+            .map_err(errors::db)?;
+        found.map(Share::try_from).transpose()
+    }
+
+    async fn record_view(&self, id: &ShareId, now: DateTime<Utc>) -> Result<Option<Share>> {
         let found = self
             .shares()
             .find_one_and_update(
-                merge(doc! { "share_token": token.as_str() }, live(now)),
+                merge(doc! { "_id": id.as_str() }, live(now)),
                 doc! { "$inc": { "view_count": 1_i64 }, "$set": { "last_accessed": date(now) } },
             )
             .return_document(ReturnDocument::After)

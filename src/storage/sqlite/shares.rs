@@ -118,13 +118,27 @@ impl ShareStore for SqliteStore {
         Ok(r.rows_affected() == 1)
     }
 
-    async fn open_share(&self, token: &ShareToken, now: DateTime<Utc>) -> Result<Option<Share>> {
+    async fn live_share(&self, token: &ShareToken, now: DateTime<Utc>) -> Result<Option<Share>> {
         let row: Option<ShareRow> = sqlx::query_as(concat!(
-            "UPDATE ipam_shares SET view_count = view_count + 1, last_accessed = ?2
-             WHERE share_token = ?1 AND is_active = 1 AND expires_at > ?2 RETURNING ",
-            share_columns!()
+            "SELECT ",
+            share_columns!(),
+            " FROM ipam_shares WHERE share_token = ?1 AND is_active = 1 AND expires_at > ?2"
         ))
         .bind(token.as_str())
+        .bind(ts(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(Share::try_from).transpose()
+    }
+
+    async fn record_view(&self, id: &ShareId, now: DateTime<Utc>) -> Result<Option<Share>> {
+        let row: Option<ShareRow> = sqlx::query_as(concat!(
+            "UPDATE ipam_shares SET view_count = view_count + 1, last_accessed = ?2
+             WHERE share_id = ?1 AND is_active = 1 AND expires_at > ?2 RETURNING ",
+            share_columns!()
+        ))
+        .bind(id.as_str())
         .bind(ts(now))
         .fetch_optional(&self.pool)
         .await
