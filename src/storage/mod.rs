@@ -9,6 +9,7 @@
 pub mod filters;
 pub mod migrations;
 pub mod mongo;
+mod outcomes;
 pub mod sqlite;
 
 use std::sync::Arc;

@@ -197,6 +197,18 @@ fn check_values(s: &AppState, c: &FilterCriteria) -> Result<(), ApiError> {
             e.add(field, p);
         }
     }
+    // Checks across keys, so that applying the filter can never fail.
+    let get = |k: &str| c.pairs().find(|(key, _)| *key == k).map(|(_, v)| v);
+    if let (Some(a), Some(b)) = (get("created_after"), get("created_before"))
+        && let (Ok(a), Ok(b)) = (parse_time(a, false), parse_time(b, true))
+        && a > b
+    {
+        e.add("criteria.created_before", "must not be earlier than created_after");
+    }
+    let tags = c.pairs().filter(|(k, _)| k.starts_with("tag.")).count();
+    if tags > ipam_core::domain::tags::MAX_TAGS {
+        e.add("criteria", format!("at most {} tag conditions are allowed", ipam_core::domain::tags::MAX_TAGS));
+    }
     if e.is_empty() { Ok(()) } else { Err(ApiError::fields(e)) }
 }
 

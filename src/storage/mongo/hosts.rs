@@ -19,45 +19,19 @@ use crate::domain::{
     PageRequest, Reason, Region, RegionId, RegionStatus, ReservationKind, SearchText, TenAddress, UserId,
 };
 use crate::error::{ConflictKind, IpamError, Result};
+use crate::storage::outcomes::{already_allocated, contention, duplicate_hostname, region_full, region_not_active};
 use crate::storage::{AllocateHosts, HostFilter, HostNames, HostStore, Placement, ReleaseOutcome};
 
 const HOSTNAME_INDEX: &str = "user_region_hostname_unique_idx";
-
-fn duplicate_hostname(name: &Hostname, region: &Region) -> IpamError {
-    IpamError::conflict(
-        ConflictKind::DuplicateName,
-        format!("hostname '{name}' already exists in region {}", region.cidr()),
-        json!({ "hostname": name, "region_id": region.id }),
-    )
-}
-
-fn not_active(region: &Region) -> IpamError {
-    IpamError::conflict(
-        ConflictKind::Conflict,
-        format!("region {} has status {}; only Active regions receive new hosts", region.cidr(), region.status),
-        json!({ "region_id": region.id, "status": region.status }),
-    )
-}
-
-fn no_room(region: &Region, free: usize, requested: u32) -> IpamError {
-    let message = if free == 0 {
-        format!("region {} is full ({} hosts allocated)", region.cidr(), region.allocated_hosts)
-    } else {
-        format!("region {} has only {free} free address(es); {requested} requested", region.cidr())
-    };
-    IpamError::conflict(
-        ConflictKind::CapacityExhausted,
-        message,
-        json!({ "region_id": region.id, "capacity": 254, "allocated": region.allocated_hosts, "requested": requested }),
-    )
-}
 
 /// Why a region cannot take hosts right now, if it cannot.
 fn unusable(doc: Option<&RegionDoc>, id: &RegionId) -> Result<Option<IpamError>> {
     match doc {
         None => Ok(Some(IpamError::not_found("region", id.as_str()))),
         Some(d) if d.retiring => Ok(Some(IpamError::not_found("region", id.as_str()))),
-        Some(d) if d.status != RegionStatus::Active.as_str() => Ok(Some(not_active(&Region::try_from(d.clone())?))),
+        Some(d) if d.status != RegionStatus::Active.as_str() => {
+            Ok(Some(region_not_active(&Region::try_from(d.clone())?)))
+        }
         Some(_) => Ok(None),
     }
 }
@@ -128,11 +102,11 @@ impl MongoStore {
         if let Some(r) = &reservation
             && r.z.is_some_and(|z| doc.slots().is_set(z))
         {
-            return Err(super::regions::already_allocated(&r.address()));
+            return Err(already_allocated(&r.address()));
         }
         let free = doc.slots().lowest_free_n(1, 254, wanted, |z| blocked.contains(&z)).len();
         if free < wanted {
-            return Err(no_room(&region, free, count));
+            return Err(region_full(&region, free, count));
         }
         let names = match req.names {
             HostNames::One(name) => {
@@ -150,7 +124,7 @@ impl MongoStore {
             loop {
                 let Some(z) = doc.slots().lowest_free(1, 254, |z| claimed.contains(&z) || blocked.contains(&z)) else {
                     self.release_claims(user, id, &claimed).await?;
-                    return Err(no_room(&region, claimed.len(), count));
+                    return Err(region_full(&region, claimed.len(), count));
                 };
                 if self.claim_host(user, id, z).await? {
                     claimed.push(z);
@@ -241,10 +215,6 @@ impl MongoStore {
         self.record(&events).await?;
         Ok(Some(hosts))
     }
-}
-
-fn contention() -> IpamError {
-    IpamError::conflict(ConflictKind::Conflict, "too many concurrent allocations; retry", json!({}))
 }
 
 #[async_trait]

@@ -19,6 +19,7 @@ use crate::domain::{
     RegionStatus, ReservationKind, SlotMap, UserId,
 };
 use crate::error::{ConflictKind, IpamError, Result};
+use crate::storage::outcomes::{already_allocated, contention, country_full, duplicate_region_name};
 use crate::storage::{AllocateRegion, Placement, RegionFilter, RegionStore, RetiredRegion};
 
 /// How often one allocation re-reads the bitmaps after losing a race before giving up (each
@@ -27,26 +28,6 @@ pub(super) const MAX_ATTEMPTS: usize = 1_000;
 
 const ADDRESS_INDEX: &str = "user_xy_unique_idx";
 const NAME_INDEX: &str = "user_country_region_unique_idx";
-
-fn duplicate_name(name: &str, country: &str) -> IpamError {
-    IpamError::conflict(
-        ConflictKind::DuplicateName,
-        format!("a region named '{name}' already exists in {country}"),
-        json!({ "region_name": name, "country": country }),
-    )
-}
-
-pub(super) fn already_allocated(address: &str) -> IpamError {
-    IpamError::conflict(
-        ConflictKind::Conflict,
-        format!("{address} is already allocated"),
-        json!({ "reserved_address": address }),
-    )
-}
-
-fn contention() -> IpamError {
-    IpamError::conflict(ConflictKind::Conflict, "too many concurrent allocations; retry", json!({}))
-}
 
 impl MongoStore {
     async fn region_slots(&self, user: &UserId, lo: u8, hi: u8) -> Result<BTreeMap<u8, SlotMap>> {
@@ -72,7 +53,7 @@ impl MongoStore {
         let key = req.region.name.key();
         let taken = doc! { "user_id": user.as_str(), "country_code": c.code.as_str(), "name_key": &key };
         if self.regions().find_one(taken).await.map_err(errors::db)?.is_some() {
-            return Err(duplicate_name(req.region.name.as_str(), &c.name));
+            return Err(duplicate_region_name(req.region.name.as_str(), &c.name));
         }
         for _ in 0..MAX_ATTEMPTS {
             let (x, y) = match &reservation {
@@ -80,21 +61,8 @@ impl MongoStore {
                 None => {
                     let used = self.region_slots(user, c.x_start, c.x_end).await?;
                     let blocked = self.blocked_blocks(user, c.x_start, c.x_end, req.now).await?;
-                    let Some(block) = first_free_block(c.x_start, c.x_end, &used, |x, y| blocked.contains(&(x, y)))
-                    else {
-                        let allocated: u32 = used.values().map(SlotMap::count).sum();
-                        return Err(IpamError::conflict(
-                            ConflictKind::CapacityExhausted,
-                            format!(
-                                "no free /24 is left in {} ({} of {} regions allocated)",
-                                c.name,
-                                allocated,
-                                c.region_capacity()
-                            ),
-                            json!({ "country": c.name, "country_code": c.code, "capacity": c.region_capacity(), "allocated": allocated }),
-                        ));
-                    };
-                    block
+                    first_free_block(c.x_start, c.x_end, &used, |x, y| blocked.contains(&(x, y)))
+                        .ok_or_else(|| country_full(c, &used))?
                 }
             };
             if !self.claim_block(user, x, y).await? {
@@ -134,7 +102,7 @@ impl MongoStore {
                 Err(e) => {
                     self.release_block(user, x, y).await?;
                     return Err(match errors::duplicate_index(&e).as_deref() {
-                        Some(NAME_INDEX) => duplicate_name(req.region.name.as_str(), &c.name),
+                        Some(NAME_INDEX) => duplicate_region_name(req.region.name.as_str(), &c.name),
                         _ => errors::db(e),
                     });
                 }
@@ -253,7 +221,7 @@ impl RegionStore for MongoStore {
                 }
                 Ok(_) => continue,
                 Err(e) if errors::duplicate_index(&e).as_deref() == Some(NAME_INDEX) => {
-                    return Err(duplicate_name(region.name.as_str(), region.country_code.as_str()));
+                    return Err(duplicate_region_name(region.name.as_str(), region.country_code.as_str()));
                 }
                 Err(e) => return Err(errors::db(e)),
             }

@@ -18,7 +18,8 @@ use crate::domain::{
     AuditAction, AuditEvent, Page, PageRequest, Reservation, ReservationId, ReservationKind, ReservationReason,
     ReservationStatus, UserId, Username,
 };
-use crate::error::{ConflictKind, IpamError, Result};
+use crate::error::{IpamError, Result};
+use crate::storage::outcomes::{address_taken, not_convertible};
 use crate::storage::{ReservationFilter, ReservationStore};
 
 /// A reservation document.
@@ -162,11 +163,7 @@ impl MongoStore {
         let r = Reservation::try_from(found.ok_or_else(|| IpamError::not_found("reservation", id.as_str()))?)?;
         let status = r.status_at(now);
         if status != ReservationStatus::Active {
-            return Err(IpamError::conflict(
-                ConflictKind::Conflict,
-                format!("reservation {} is {}; only active reservations can be converted", r.id, status.as_str()),
-                json!({ "reservation_id": r.id, "status": status.as_str() }),
-            ));
+            return Err(not_convertible(&r, status));
         }
         if r.kind != kind {
             return Err(IpamError::invalid(
@@ -222,21 +219,12 @@ impl MongoStore {
     }
 }
 
-fn already(what: &str, r: &Reservation) -> IpamError {
-    let address = r.address();
-    IpamError::conflict(
-        ConflictKind::Conflict,
-        format!("{address} is already {what}"),
-        json!({ "reserved_address": address, "resource_type": r.kind.as_str() }),
-    )
-}
-
 #[async_trait]
 impl ReservationStore for MongoStore {
     async fn create_reservation(&self, actor: &Actor, r: &Reservation, now: DateTime<Utc>) -> Result<()> {
         let user = &actor.user_id;
         if self.address_allocated(user, r).await? {
-            return Err(already("allocated", r));
+            return Err(address_taken("allocated", r));
         }
         let address = doc! {
             "user_id": user.as_str(), "resource_type": r.kind.as_str(), "x_octet": i32::from(r.x), "y_octet": i32::from(r.y),
@@ -252,13 +240,13 @@ impl ReservationStore for MongoStore {
             .map_err(errors::db)?;
         match self.reservations().insert_one(ReservationDoc::new(r)?).await {
             Ok(_) => {}
-            Err(e) if errors::duplicate_index(&e).is_some() => return Err(already("reserved", r)),
+            Err(e) if errors::duplicate_index(&e).is_some() => return Err(address_taken("reserved", r)),
             Err(e) => return Err(errors::db(e)),
         }
         // An allocation may have landed between the check and the insert: look again.
         if self.address_allocated(user, r).await? {
             self.reservations().delete_one(doc! { "_id": r.id.as_str() }).await.map_err(errors::db)?;
-            return Err(already("allocated", r));
+            return Err(address_taken("allocated", r));
         }
         self.record(&[AuditEvent::reservation(AuditAction::Reserve, r, actor, Some(r.reason.to_string()), now)]).await
     }

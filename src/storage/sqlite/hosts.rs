@@ -21,6 +21,7 @@ use crate::domain::{
     Region, RegionId, RegionStatus, ReservationKind, SlotMap, TenAddress, UserId,
 };
 use crate::error::{ConflictKind, IpamError, Result};
+use crate::storage::outcomes::{already_allocated, duplicate_hostname, region_full, region_not_active};
 use crate::storage::{AllocateHosts, HostFilter, HostNames, HostStore, Placement, ReleaseOutcome};
 
 /// Every host of a region, by address.
@@ -115,14 +116,6 @@ async fn hostname_taken(
     Ok(found.is_some())
 }
 
-fn duplicate_hostname(name: &Hostname, region: &Region) -> IpamError {
-    IpamError::conflict(
-        ConflictKind::DuplicateName,
-        format!("hostname '{name}' already exists in region {}", region.cidr()),
-        json!({ "hostname": name, "region_id": region.id }),
-    )
-}
-
 /// The names of a batch: `{prefix}-{NNN}` numbered after the highest such name in the region.
 async fn batch_names(
     conn: &mut SqliteConnection,
@@ -148,27 +141,6 @@ async fn batch_names(
         .collect()
 }
 
-fn not_active(region: &Region) -> IpamError {
-    IpamError::conflict(
-        ConflictKind::Conflict,
-        format!("region {} has status {}; only Active regions receive new hosts", region.cidr(), region.status),
-        json!({ "region_id": region.id, "status": region.status }),
-    )
-}
-
-fn no_room(region: &Region, free: usize, requested: u32) -> IpamError {
-    let message = if free == 0 {
-        format!("region {} is full ({} hosts allocated)", region.cidr(), region.allocated_hosts)
-    } else {
-        format!("region {} has only {free} free address(es); {requested} requested", region.cidr())
-    };
-    IpamError::conflict(
-        ConflictKind::CapacityExhausted,
-        message,
-        json!({ "region_id": region.id, "capacity": 254, "allocated": region.allocated_hosts, "requested": requested }),
-    )
-}
-
 #[async_trait]
 impl HostStore for SqliteStore {
     async fn allocate_hosts(&self, req: AllocateHosts<'_>) -> Result<Vec<Host>> {
@@ -192,7 +164,7 @@ impl HostStore for SqliteStore {
             }
         };
         if region.status != RegionStatus::Active {
-            return Err(not_active(&region));
+            return Err(region_not_active(&region));
         }
         let count = match req.names {
             HostNames::One(_) => 1,
@@ -205,11 +177,7 @@ impl HostStore for SqliteStore {
             Some(r) => {
                 let z = r.z.unwrap_or_default();
                 if zmap.is_set(z) {
-                    return Err(IpamError::conflict(
-                        ConflictKind::Conflict,
-                        format!("{} is already allocated", r.address()),
-                        json!({ "reserved_address": r.address() }),
-                    ));
+                    return Err(already_allocated(&r.address()));
                 }
                 // Everything but the reserved address is "blocked" for this allocation.
                 (1..=254u8).filter(|other| *other != z).collect()
@@ -218,7 +186,7 @@ impl HostStore for SqliteStore {
         let free =
             zmap.lowest_free_n(1, 254, usize::try_from(count).unwrap_or(usize::MAX), |z| blocked.contains(&z)).len();
         if free < usize::try_from(count).unwrap_or(usize::MAX) {
-            return Err(no_room(&region, free, count));
+            return Err(region_full(&region, free, count));
         }
         let names = match req.names {
             HostNames::One(name) => {
@@ -235,7 +203,7 @@ impl HostStore for SqliteStore {
         for hostname in names {
             loop {
                 let Some(z) = zmap.lowest_free(1, 254, |z| blocked.contains(&z)) else {
-                    return Err(no_room(&region, hosts.len(), count));
+                    return Err(region_full(&region, hosts.len(), count));
                 };
                 let host = Host {
                     id: HostId::generate(),

@@ -22,6 +22,7 @@ use crate::domain::{
     RegionStatus, ReservationKind, SlotMap, UserId,
 };
 use crate::error::{ConflictKind, IpamError, Result};
+use crate::storage::outcomes::{already_allocated, country_full, duplicate_region_name};
 use crate::storage::{AllocateRegion, Placement, RegionFilter, RegionStore, RetiredRegion};
 
 /// How many stale bitmap entries one allocation repairs before giving up.
@@ -154,23 +155,6 @@ async fn name_taken(
     Ok(found.is_some())
 }
 
-fn duplicate_name(name: &str, country: &str) -> IpamError {
-    IpamError::conflict(
-        ConflictKind::DuplicateName,
-        format!("a region named '{name}' already exists in {country}"),
-        json!({ "region_name": name, "country": country }),
-    )
-}
-
-fn country_full(c: &Country, used: &BTreeMap<u8, SlotMap>) -> IpamError {
-    let allocated: u32 = used.values().map(SlotMap::count).sum();
-    IpamError::conflict(
-        ConflictKind::CapacityExhausted,
-        format!("no free /24 is left in {} ({} of {} regions allocated)", c.name, allocated, c.region_capacity()),
-        json!({ "country": c.name, "country_code": c.code, "capacity": c.region_capacity(), "allocated": allocated }),
-    )
-}
-
 #[async_trait]
 impl RegionStore for SqliteStore {
     async fn allocate_region(&self, req: AllocateRegion<'_>) -> Result<Region> {
@@ -185,7 +169,7 @@ impl RegionStore for SqliteStore {
         };
         quotas::load(&mut tx, user).await?.check_regions(1, req.quotas)?;
         if name_taken(&mut tx, user, c.code.as_str(), &req.region.name.key(), None).await? {
-            return Err(duplicate_name(req.region.name.as_str(), &c.name));
+            return Err(duplicate_region_name(req.region.name.as_str(), &c.name));
         }
         let mut used = load_region_slots(&mut tx, user, c.x_start, c.x_end).await?;
         let blocked = match &reservation {
@@ -195,11 +179,7 @@ impl RegionStore for SqliteStore {
         for _ in 0..MAX_REPAIRS {
             let (x, y) = match &reservation {
                 Some(r) if used.get(&r.x).is_some_and(|m| m.is_set(r.y)) => {
-                    return Err(IpamError::conflict(
-                        ConflictKind::Conflict,
-                        format!("{} is already allocated", r.address()),
-                        json!({ "reserved_address": r.address() }),
-                    ));
+                    return Err(already_allocated(&r.address()));
                 }
                 Some(r) => (r.x, r.y),
                 None => first_free_block(c.x_start, c.x_end, &used, |x, y| blocked.contains(&(x, y)))
@@ -316,7 +296,7 @@ impl RegionStore for SqliteStore {
         if region.name != before.name
             && name_taken(&mut tx, user, region.country_code.as_str(), &region.name.key(), Some(id)).await?
         {
-            return Err(duplicate_name(region.name.as_str(), region.country_code.as_str()));
+            return Err(duplicate_region_name(region.name.as_str(), region.country_code.as_str()));
         }
         region.updated_at = now;
         region.updated_by = user.clone();

@@ -19,7 +19,8 @@ use crate::domain::{
     AuditAction, AuditEvent, Page, PageRequest, Reservation, ReservationId, ReservationKind, ReservationReason,
     ReservationStatus, UserId, Username,
 };
-use crate::error::{ConflictKind, IpamError, Result};
+use crate::error::{IpamError, Result};
+use crate::storage::outcomes::{address_taken, not_convertible};
 use crate::storage::{ReservationFilter, ReservationStore};
 
 macro_rules! reservation_columns {
@@ -141,11 +142,7 @@ pub(super) async fn convertible(
     let r = fetch(conn, user, id).await?.ok_or_else(|| IpamError::not_found("reservation", id.as_str()))?;
     let status = r.status_at(now);
     if status != ReservationStatus::Active {
-        return Err(IpamError::conflict(
-            ConflictKind::Conflict,
-            format!("reservation {} is {}; only active reservations can be converted", r.id, status.as_str()),
-            json!({ "reservation_id": r.id, "status": status.as_str() }),
-        ));
+        return Err(not_convertible(&r, status));
     }
     if r.kind != kind {
         return Err(IpamError::invalid(
@@ -183,20 +180,11 @@ pub(super) async fn mark_converted(
     insert_audit(conn, &event).await
 }
 
-fn already(what: &str, address: &str, r: &Reservation) -> IpamError {
-    IpamError::conflict(
-        ConflictKind::Conflict,
-        format!("{address} is already {what}"),
-        json!({ "reserved_address": address, "resource_type": r.kind.as_str() }),
-    )
-}
-
 #[async_trait]
 impl ReservationStore for SqliteStore {
     async fn create_reservation(&self, actor: &Actor, r: &Reservation, now: DateTime<Utc>) -> Result<()> {
         let user = &actor.user_id;
         let mut tx = self.write().await?;
-        let address = r.address();
         let allocated: Option<i64> = match r.z {
             Some(z) => sqlx::query_scalar(
                 "SELECT 1 FROM ipam_hosts WHERE user_id = ?1 AND x_octet = ?2 AND y_octet = ?3 AND z_octet = ?4",
@@ -219,7 +207,7 @@ impl ReservationStore for SqliteStore {
             }
         };
         if allocated.is_some() {
-            return Err(already("allocated", &address, r));
+            return Err(address_taken("allocated", r));
         }
         // An overdue reservation of the same address no longer holds it: record that first.
         sqlx::query(
@@ -257,7 +245,7 @@ impl ReservationStore for SqliteStore {
         match inserted {
             Ok(_) => {}
             Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
-                return Err(already("reserved", &address, r));
+                return Err(address_taken("reserved", r));
             }
             Err(e) => return Err(db(e)),
         }

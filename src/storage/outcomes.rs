@@ -1,0 +1,93 @@
+//! The domain errors a store reports, built in one place so every backend says the same thing
+//! (message and details) for the same situation.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::domain::{Country, Hostname, Region, Reservation, ReservationStatus, SlotMap};
+use crate::error::{ConflictKind, IpamError};
+
+/// A region name already used in the country.
+pub(crate) fn duplicate_region_name(name: &str, country: &str) -> IpamError {
+    IpamError::conflict(
+        ConflictKind::DuplicateName,
+        format!("a region named '{name}' already exists in {country}"),
+        json!({ "region_name": name, "country": country }),
+    )
+}
+
+/// A hostname already used in the region.
+pub(crate) fn duplicate_hostname(name: &Hostname, region: &Region) -> IpamError {
+    IpamError::conflict(
+        ConflictKind::DuplicateName,
+        format!("hostname '{name}' already exists in region {}", region.cidr()),
+        json!({ "hostname": name, "region_id": region.id }),
+    )
+}
+
+/// Every block of the country is taken (`used`: the Y bitmaps per X).
+pub(crate) fn country_full(c: &Country, used: &BTreeMap<u8, SlotMap>) -> IpamError {
+    let allocated: u32 = used.values().map(SlotMap::count).sum();
+    IpamError::conflict(
+        ConflictKind::CapacityExhausted,
+        format!("no free /24 is left in {} ({} of {} regions allocated)", c.name, allocated, c.region_capacity()),
+        json!({ "country": c.name, "country_code": c.code, "capacity": c.region_capacity(), "allocated": allocated }),
+    )
+}
+
+/// The region is not Active.
+pub(crate) fn region_not_active(region: &Region) -> IpamError {
+    IpamError::conflict(
+        ConflictKind::Conflict,
+        format!("region {} has status {}; only Active regions receive new hosts", region.cidr(), region.status),
+        json!({ "region_id": region.id, "status": region.status }),
+    )
+}
+
+/// The region has fewer free addresses (`free`) than `requested`.
+pub(crate) fn region_full(region: &Region, free: usize, requested: u32) -> IpamError {
+    let message = if free == 0 {
+        format!("region {} is full ({} hosts allocated)", region.cidr(), region.allocated_hosts)
+    } else {
+        format!("region {} has only {free} free address(es); {requested} requested", region.cidr())
+    };
+    IpamError::conflict(
+        ConflictKind::CapacityExhausted,
+        message,
+        json!({ "region_id": region.id, "capacity": 254, "allocated": region.allocated_hosts, "requested": requested }),
+    )
+}
+
+/// `address` is already allocated.
+pub(crate) fn already_allocated(address: &str) -> IpamError {
+    IpamError::conflict(
+        ConflictKind::Conflict,
+        format!("{address} is already allocated"),
+        json!({ "reserved_address": address }),
+    )
+}
+
+/// The reservation's address is already allocated or (`what` = "reserved") actively reserved.
+pub(crate) fn address_taken(what: &str, r: &Reservation) -> IpamError {
+    let address = r.address();
+    IpamError::conflict(
+        ConflictKind::Conflict,
+        format!("{address} is already {what}"),
+        json!({ "reserved_address": address, "resource_type": r.kind.as_str() }),
+    )
+}
+
+/// A conversion of a reservation that is not active.
+pub(crate) fn not_convertible(r: &Reservation, status: ReservationStatus) -> IpamError {
+    IpamError::conflict(
+        ConflictKind::Conflict,
+        format!("reservation {} is {}; only active reservations can be converted", r.id, status.as_str()),
+        json!({ "reservation_id": r.id, "status": status.as_str() }),
+    )
+}
+
+/// A lock-free retry loop gave up (MongoDB under heavy contention).
+pub(crate) fn contention() -> IpamError {
+    IpamError::conflict(ConflictKind::Conflict, "too many concurrent allocations; retry", json!({}))
+}
