@@ -103,7 +103,7 @@ async fn search(
         tags: p.tags(
             &q.extra,
             "ip_address, hostname, region_name, country, continent, status, device_type, owner, resource_type, \
-             created_after, created_before, page, page_size",
+             created_after, created_before, filter_id, page, page_size",
         ),
         created: p
             .time_range(("created_after", q.created_after.as_ref()), ("created_before", q.created_before.as_ref())),

@@ -346,7 +346,7 @@ impl HostListParams {
             owner: p.opt("owner", self.owner.as_ref(), OwnerLabel::parse),
             tags: p.tags(
                 &self.extra,
-                "region_id, status, hostname, device_type, owner, created_after, created_before, page, page_size",
+                "region_id, status, hostname, device_type, owner, created_after, created_before, filter_id, page, page_size",
             ),
             created: p.time_range(
                 ("created_after", self.created_after.as_ref()),

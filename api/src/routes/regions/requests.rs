@@ -179,7 +179,7 @@ impl RegionListParams {
             name_contains: p.opt("name", self.name.as_ref(), SearchText::parse),
             tags: p.tags(
                 &self.extra,
-                "country, continent, status, owner, name, created_after, created_before, page, page_size",
+                "country, continent, status, owner, name, created_after, created_before, filter_id, page, page_size",
             ),
             created: p.time_range(
                 ("created_after", self.created_after.as_ref()),
