@@ -124,6 +124,22 @@ macro_rules! conformance {
             racing_reservations_of_one_host_address_leave_exactly_one,
             racing_reservations_of_one_region_block_leave_exactly_one,
             a_host_reservation_racing_an_allocation_of_that_address_never_lets_both_take_it,
+            // shares
+            a_created_share_reads_back_through_live_shares_exactly_as_created,
+            live_shares_are_the_users_active_unexpired_ones_newest_first_with_real_totals,
+            revoking_a_share_succeeds_once_and_never_for_another_user,
+            a_live_share_is_found_by_its_token_without_counting_a_view,
+            recording_a_view_counts_it_and_moves_the_last_access,
+            unknown_revoked_and_expired_shares_are_not_found_and_count_no_view,
+            concurrent_views_of_one_share_are_each_counted_exactly_once,
+            // preferences
+            a_user_who_never_saved_anything_has_no_preferences,
+            updating_preferences_creates_them_and_replaces_only_the_given_top_level_keys,
+            preferences_larger_than_the_limit_are_refused_and_change_nothing,
+            saved_filters_are_appended_oldest_first_up_to_the_limit,
+            deleting_a_filter_is_true_once_and_false_for_unknown_filters_and_users,
+            saved_filters_and_settings_survive_each_others_changes,
+            sixty_racing_filter_additions_under_a_limit_of_fifty_leave_exactly_fifty,
         ]);
     };
     (@tests $backend:ident, $factory:path, [$($(#[$attr:meta])* $name:ident),* $(,)?]) => {

@@ -10,10 +10,12 @@ mod countries;
 mod hosts;
 mod invariants;
 mod listing;
+mod preferences;
 mod quotas;
 mod regions;
 mod reservations;
 mod search;
+mod shares;
 
 pub use audit::*;
 pub use comments::*;
@@ -21,10 +23,12 @@ pub use countries::*;
 pub use hosts::*;
 pub use invariants::*;
 pub use listing::*;
+pub use preferences::*;
 pub use quotas::*;
 pub use regions::*;
 pub use reservations::*;
 pub use search::*;
+pub use shares::*;
 
 use std::fmt::Debug;
 
