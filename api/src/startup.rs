@@ -148,19 +148,34 @@ fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Runs the request in its own task and stops waiting after `limit`. Because the work is a
+/// task of its own, neither the timeout nor a client that hangs up can cut a unit of work
+/// half-way (the MongoDB protocols undo a partial allocation only when they run to the end).
 async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(response) => response,
+    let work = tokio::spawn(next.run(req));
+    match tokio::time::timeout(limit, work).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(e)) => {
+            let what = match e.try_into_panic() {
+                Ok(cause) => panic_message(&cause),
+                Err(_) => "the request task was cancelled".into(),
+            };
+            tracing::error!(panic = what, "handler panicked");
+            ApiError::Panic.into_response()
+        }
         Err(_) => ApiError::Timeout.into_response(),
     }
 }
 
-fn panic_response(cause: Box<dyn Any + Send + 'static>) -> Response {
-    let what = cause
+fn panic_message(cause: &Box<dyn Any + Send + 'static>) -> String {
+    cause
         .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| cause.downcast_ref::<&str>().copied())
-        .unwrap_or("unknown panic");
-    tracing::error!(panic = what, "handler panicked");
+        .cloned()
+        .or_else(|| cause.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+fn panic_response(cause: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!(panic = panic_message(&cause), "handler panicked");
     ApiError::Panic.into_response()
 }

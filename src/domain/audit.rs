@@ -34,6 +34,8 @@ pub enum AuditAction {
     Cancel,
     /// A reservation became an allocation.
     Convert,
+    /// A share link was revoked.
+    Revoke,
 }
 
 impl AuditAction {
@@ -48,6 +50,7 @@ impl AuditAction {
         Self::Reserve,
         Self::Cancel,
         Self::Convert,
+        Self::Revoke,
     ];
 
     /// Wire name.
@@ -62,6 +65,7 @@ impl AuditAction {
             Self::Reserve => "reserve",
             Self::Cancel => "cancel",
             Self::Convert => "convert",
+            Self::Revoke => "revoke",
         }
     }
 
@@ -91,11 +95,13 @@ pub enum AuditResource {
     Quota,
     /// A reservation.
     Reservation,
+    /// A share link.
+    Share,
 }
 
 impl AuditResource {
     /// Every kind.
-    pub const ALL: &'static [AuditResource] = &[Self::Region, Self::Host, Self::Quota, Self::Reservation];
+    pub const ALL: &'static [AuditResource] = &[Self::Region, Self::Host, Self::Quota, Self::Reservation, Self::Share];
 
     /// Wire name.
     pub fn as_str(self) -> &'static str {
@@ -104,6 +110,7 @@ impl AuditResource {
             Self::Host => "host",
             Self::Quota => "quota",
             Self::Reservation => "reservation",
+            Self::Share => "share",
         }
     }
 
@@ -113,7 +120,7 @@ impl AuditResource {
             .iter()
             .copied()
             .find(|a| a.as_str().eq_ignore_ascii_case(raw.trim()))
-            .ok_or_else(|| "must be one of: region, host, quota, reservation".to_owned())
+            .ok_or_else(|| "must be one of: region, host, quota, reservation, share".to_owned())
     }
 }
 
@@ -276,6 +283,37 @@ impl AuditEvent {
             changes: vec![],
             reason,
             metadata: json!({ "resource_type": r.kind.as_str(), "reserved_address": r.address() }),
+            timestamp: at,
+        }
+    }
+
+    /// An event about a share link (the secret token is never copied into the trail).
+    pub fn share(action: AuditAction, share: &super::share::Share, actor: &Actor, at: DateTime<Utc>) -> Self {
+        Self {
+            id: AuditId::generate(),
+            user_id: share.user_id.clone(),
+            actor_id: actor.user_id.clone(),
+            actor_username: actor.username.clone(),
+            action,
+            resource_type: AuditResource::Share,
+            resource_id: share.id.to_string(),
+            ip_address: None,
+            cidr: None,
+            x: None,
+            y: None,
+            z: None,
+            snapshot: json!({
+                "share_id": share.id,
+                "resource_type": share.kind.as_str(),
+                "resource_id": share.resource_id,
+                "description": share.description,
+                "expires_at": share.expires_at,
+                "created_at": share.created_at,
+                "is_active": share.is_active,
+            }),
+            changes: vec![],
+            reason: None,
+            metadata: json!({ "resource_type": share.kind.as_str(), "resource_id": share.resource_id }),
             timestamp: at,
         }
     }

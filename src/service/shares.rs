@@ -70,7 +70,7 @@ impl Ipam {
             }
         };
         let share = Share::new(user, &actor.username, kind, stored_id, days, description, self.now());
-        self.store.create_share(&share).await?;
+        self.store.create_share(actor, &share).await?;
         Ok(share)
     }
 
@@ -81,7 +81,7 @@ impl Ipam {
 
     /// Revokes one of the caller's live shares.
     pub async fn revoke_share(&self, actor: &Actor, id: &ShareId) -> Result<()> {
-        if self.store.revoke_share(&actor.user_id, id, self.now()).await? {
+        if self.store.revoke_share(actor, id, self.now()).await? {
             Ok(())
         } else {
             Err(IpamError::not_found("share", id.as_str()))

@@ -270,12 +270,12 @@ pub trait PreferencesStore: Send + Sync {
 /// Shareable links.
 #[async_trait]
 pub trait ShareStore: Send + Sync {
-    /// Stores a new share.
-    async fn create_share(&self, share: &Share) -> Result<()>;
+    /// Stores a new share (audited).
+    async fn create_share(&self, actor: &Actor, share: &Share) -> Result<()>;
     /// A page of the user's live shares (active and unexpired at `now`), newest first.
     async fn live_shares(&self, user: &UserId, page: PageRequest, now: DateTime<Utc>) -> Result<Page<Share>>;
-    /// Revokes a live share; false when there is none with that id.
-    async fn revoke_share(&self, user: &UserId, id: &ShareId, now: DateTime<Utc>) -> Result<bool>;
+    /// Revokes a live share of the actor (audited); false when there is none with that id.
+    async fn revoke_share(&self, actor: &Actor, id: &ShareId, now: DateTime<Utc>) -> Result<bool>;
     /// The share of `token` if it is live at `now` (nothing is counted).
     async fn live_share(&self, token: &ShareToken, now: DateTime<Utc>) -> Result<Option<Share>>;
     /// Counts a successful read of a live share: the count and last access are updated in the

@@ -87,6 +87,19 @@ pub(crate) fn not_convertible(r: &Reservation, status: ReservationStatus) -> Ipa
     )
 }
 
+/// A converted reservation is part of its allocation's history and cannot be cancelled.
+pub(crate) fn not_cancellable(r: &Reservation) -> IpamError {
+    IpamError::conflict(
+        ConflictKind::Conflict,
+        format!(
+            "reservation {} was converted into {}; release or retire that allocation instead",
+            r.id,
+            r.converted_to.as_deref().unwrap_or("an allocation")
+        ),
+        json!({ "reservation_id": r.id, "status": "converted", "converted_to": r.converted_to }),
+    )
+}
+
 /// A lock-free retry loop gave up (MongoDB under heavy contention).
 pub(crate) fn contention() -> IpamError {
     IpamError::conflict(ConflictKind::Conflict, "too many concurrent allocations; retry", json!({}))

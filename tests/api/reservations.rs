@@ -1176,3 +1176,24 @@ async fn host_count(u: &Caller<'_>, region_id: &str) -> u64 {
     let listed = u.get(&format!("/ipam/hosts?region_id={region_id}")).await.assert_status(200).clone();
     listed["pagination"]["total_count"].as_u64().unwrap()
 }
+
+#[tokio::test]
+async fn a_converted_reservation_cannot_be_cancelled_and_keeps_its_history() {
+    let app = ipam_tests::spawn_app().await;
+    let u = app.user("u1");
+    let r = u
+        .post(
+            "/ipam/reservations",
+            serde_json::json!({"resource_type": "region", "x_octet": 98, "y_octet": 3, "reason": "keep"}),
+        )
+        .await;
+    let id = r.assert_status(201)["reservation_id"].as_str().unwrap().to_owned();
+    let converted =
+        u.post(&format!("/ipam/reservations/{id}/convert"), serde_json::json!({"region_name": "kept"})).await;
+    let region_id = converted.assert_status(201)["resource_id"].as_str().unwrap().to_owned();
+
+    let refused = u.delete(&format!("/ipam/reservations/{id}")).await;
+    refused.assert_error(409, "conflict");
+    assert!(refused.json["message"].as_str().unwrap().contains(&region_id), "{}", refused.text);
+    assert_eq!(u.get(&format!("/ipam/reservations/{id}")).await.json["status"], "converted");
+}

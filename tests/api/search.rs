@@ -618,3 +618,15 @@ async fn combined_filters_must_all_hold() {
 
     assert_eq!(ids(&body), vec![id(&wanted, "host_id")]);
 }
+
+#[tokio::test]
+async fn a_country_outside_the_continent_matches_nothing_rather_than_failing() {
+    let app = ipam_tests::spawn_app().await;
+    let u = app.user("u1");
+    let region = u.create_region("USA", "east").await;
+    u.create_host(region["region_id"].as_str().unwrap(), "web-1").await;
+    let r = u.get("/ipam/search?country=USA&continent=Europe").await;
+    assert_eq!(r.assert_status(200)["pagination"]["total_count"], 0);
+    let hosts_only = u.get("/ipam/search?country=USA&continent=Europe&resource_type=host").await;
+    assert_eq!(hosts_only.assert_status(200)["pagination"]["total_count"], 0);
+}

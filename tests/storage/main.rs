@@ -125,6 +125,7 @@ macro_rules! conformance {
             racing_reservations_of_one_region_block_leave_exactly_one,
             a_host_reservation_racing_an_allocation_of_that_address_never_lets_both_take_it,
             // shares
+            creating_and_revoking_a_share_is_audited_without_the_token,
             a_created_share_reads_back_through_live_shares_exactly_as_created,
             live_shares_are_the_users_active_unexpired_ones_newest_first_with_real_totals,
             revoking_a_share_succeeds_once_and_never_for_another_user,

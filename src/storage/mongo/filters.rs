@@ -97,7 +97,13 @@ pub(super) fn host_filter(user: &UserId, f: &HostFilter, region_ids: Option<Vec<
     }
     if let Some(ranges) = &f.x_ranges {
         let any: Vec<Bson> = ranges.iter().map(|(lo, hi)| doc! { "x_octet": range(*lo, *hi) }.into()).collect();
-        d.insert("$and", vec![Bson::Document(doc! { "$or": any })]);
+        // An empty $or is an error on the server; no range means no host matches.
+        let cond = if any.is_empty() {
+            doc! { "_id": { "$in": [] } }
+        } else {
+            doc! { "$or": any }
+        };
+        d.insert("$and", vec![Bson::Document(cond)]);
     }
     if let Some(status) = f.status {
         d.insert("status", status.as_str());
@@ -224,6 +230,13 @@ mod tests {
         let f = HostFilter { region_id: Some(RegionId::generate()), ..HostFilter::default() };
         let d = host_filter(&user(), &f, Some(vec![]));
         assert_eq!(d.get_document("region_id").unwrap(), &doc! { "$in": [] });
+    }
+
+    #[test]
+    fn no_country_ranges_match_no_host_instead_of_an_invalid_or() {
+        let f = HostFilter { x_ranges: Some(vec![]), ..HostFilter::default() };
+        let d = host_filter(&user(), &f, None);
+        assert_eq!(d.get_array("$and").unwrap()[0], Bson::Document(doc! { "_id": { "$in": [] } }));
     }
 
     #[test]

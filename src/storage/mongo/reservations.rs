@@ -19,7 +19,7 @@ use crate::domain::{
     ReservationStatus, UserId, Username,
 };
 use crate::error::{IpamError, Result};
-use crate::storage::outcomes::{address_taken, not_convertible};
+use crate::storage::outcomes::{address_taken, not_cancellable, not_convertible};
 use crate::storage::{ReservationFilter, ReservationStore};
 
 /// A reservation document.
@@ -281,10 +281,17 @@ impl ReservationStore for MongoStore {
         let user = &actor.user_id;
         let deleted = self
             .reservations()
-            .find_one_and_delete(doc! { "_id": id.as_str(), "user_id": user.as_str() })
+            .find_one_and_delete(
+                doc! { "_id": id.as_str(), "user_id": user.as_str(), "status": { "$ne": "converted" } },
+            )
             .await
-            .map_err(errors::db)?
-            .ok_or_else(|| IpamError::not_found("reservation", id.as_str()))?;
+            .map_err(errors::db)?;
+        let Some(deleted) = deleted else {
+            return Err(match self.reservation(user, id).await? {
+                Some(r) => not_cancellable(&r),
+                None => IpamError::not_found("reservation", id.as_str()),
+            });
+        };
         let r = Reservation::try_from(deleted)?;
         self.record(&[AuditEvent::reservation(AuditAction::Cancel, &r, actor, None, now)]).await?;
         Ok(r)

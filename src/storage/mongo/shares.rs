@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::docs::{corrupt, date, time};
 use super::{MongoStore, errors, find_page};
-use crate::domain::{Description, Page, PageRequest, Share, ShareId, ShareKind, ShareToken, UserId, Username};
+use crate::auth::Actor;
+use crate::domain::{
+    AuditAction, AuditEvent, Description, Page, PageRequest, Share, ShareId, ShareKind, ShareToken, UserId, Username,
+};
 use crate::error::{IpamError, Result};
 use crate::storage::ShareStore;
 
@@ -90,9 +93,9 @@ impl MongoStore {
 
 #[async_trait]
 impl ShareStore for MongoStore {
-    async fn create_share(&self, share: &Share) -> Result<()> {
+    async fn create_share(&self, actor: &Actor, share: &Share) -> Result<()> {
         self.shares().insert_one(ShareDoc::new(share)).await.map_err(errors::db)?;
-        Ok(())
+        self.record(&[AuditEvent::share(AuditAction::Create, share, actor, share.created_at)]).await
     }
 
     async fn live_shares(&self, user: &UserId, page: PageRequest, now: DateTime<Utc>) -> Result<Page<Share>> {
@@ -100,16 +103,19 @@ impl ShareStore for MongoStore {
         find_page(&self.shares(), filter, doc! { "created_at": -1, "_id": -1 }, page, Share::try_from).await
     }
 
-    async fn revoke_share(&self, user: &UserId, id: &ShareId, now: DateTime<Utc>) -> Result<bool> {
-        let r = self
+    async fn revoke_share(&self, actor: &Actor, id: &ShareId, now: DateTime<Utc>) -> Result<bool> {
+        let revoked = self
             .shares()
-            .update_one(
-                doc! { "_id": id.as_str(), "user_id": user.as_str(), "is_active": true },
+            .find_one_and_update(
+                doc! { "_id": id.as_str(), "user_id": actor.user_id.as_str(), "is_active": true },
                 doc! { "$set": { "is_active": false, "updated_at": date(now) } },
             )
+            .return_document(ReturnDocument::After)
             .await
             .map_err(errors::db)?;
-        Ok(r.modified_count == 1)
+        let Some(revoked) = revoked else { return Ok(false) };
+        self.record(&[AuditEvent::share(AuditAction::Revoke, &Share::try_from(revoked)?, actor, now)]).await?;
+        Ok(true)
     }
 
     async fn live_share(&self, token: &ShareToken, now: DateTime<Utc>) -> Result<Option<Share>> {

@@ -20,7 +20,7 @@ use crate::domain::{
     ReservationStatus, UserId, Username,
 };
 use crate::error::{IpamError, Result};
-use crate::storage::outcomes::{address_taken, not_convertible};
+use crate::storage::outcomes::{address_taken, not_cancellable, not_convertible};
 use crate::storage::{ReservationFilter, ReservationStore};
 
 macro_rules! reservation_columns {
@@ -309,6 +309,9 @@ impl ReservationStore for SqliteStore {
         let user = &actor.user_id;
         let mut tx = self.write().await?;
         let r = fetch(&mut tx, user, id).await?.ok_or_else(|| IpamError::not_found("reservation", id.as_str()))?;
+        if r.status == ReservationStatus::Converted {
+            return Err(not_cancellable(&r));
+        }
         sqlx::query("DELETE FROM ipam_reservations WHERE user_id = ?1 AND reservation_id = ?2")
             .bind(user.as_str())
             .bind(id.as_str())

@@ -4,10 +4,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::SqliteStore;
+use super::audit::insert_audit;
 use super::errors::db;
 use super::filters::total;
 use super::rows::{corrupt, parse_ts, ts};
-use crate::domain::{Description, Page, PageRequest, Share, ShareId, ShareKind, ShareToken, UserId, Username};
+use crate::auth::Actor;
+use crate::domain::{
+    AuditAction, AuditEvent, Description, Page, PageRequest, Share, ShareId, ShareKind, ShareToken, UserId, Username,
+};
 use crate::error::{IpamError, Result};
 use crate::storage::ShareStore;
 
@@ -57,7 +61,8 @@ impl TryFrom<ShareRow> for Share {
 
 #[async_trait]
 impl ShareStore for SqliteStore {
-    async fn create_share(&self, s: &Share) -> Result<()> {
+    async fn create_share(&self, actor: &Actor, s: &Share) -> Result<()> {
+        let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO ipam_shares (share_id, share_token, user_id, resource_type, resource_id, description, expires_at,
                  view_count, last_accessed, created_at, created_by, is_active, updated_at)
@@ -72,9 +77,11 @@ impl ShareStore for SqliteStore {
         .bind(ts(s.expires_at))
         .bind(ts(s.created_at))
         .bind(s.created_by.as_str())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db)?;
+        insert_audit(&mut tx, &AuditEvent::share(AuditAction::Create, s, actor, s.created_at)).await?;
+        tx.commit().await.map_err(db)?;
         Ok(())
     }
 
@@ -105,17 +112,23 @@ impl ShareStore for SqliteStore {
         Ok(Page { items, total: total(n), request: page })
     }
 
-    async fn revoke_share(&self, user: &UserId, id: &ShareId, now: DateTime<Utc>) -> Result<bool> {
-        let r = sqlx::query(
-            "UPDATE ipam_shares SET is_active = 0, updated_at = ?3 WHERE user_id = ?1 AND share_id = ?2 AND is_active = 1",
-        )
-        .bind(user.as_str())
+    async fn revoke_share(&self, actor: &Actor, id: &ShareId, now: DateTime<Utc>) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let row: Option<ShareRow> = sqlx::query_as(concat!(
+            "UPDATE ipam_shares SET is_active = 0, updated_at = ?3
+             WHERE user_id = ?1 AND share_id = ?2 AND is_active = 1 RETURNING ",
+            share_columns!()
+        ))
+        .bind(actor.user_id.as_str())
         .bind(id.as_str())
         .bind(ts(now))
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
-        Ok(r.rows_affected() == 1)
+        let Some(row) = row else { return Ok(false) };
+        insert_audit(&mut tx, &AuditEvent::share(AuditAction::Revoke, &Share::try_from(row)?, actor, now)).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 
     async fn live_share(&self, token: &ShareToken, now: DateTime<Utc>) -> Result<Option<Share>> {

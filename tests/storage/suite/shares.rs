@@ -25,7 +25,7 @@ async fn share(
 ) -> Share {
     let description = note.map(|n| Description::parse(n).expect("description"));
     let share = Share::new(&actor.user_id, &actor.username, kind, resource_id.to_owned(), days, description, now);
-    s.create_share(&share).await.expect("create_share");
+    s.create_share(actor, &share).await.expect("create_share");
     share
 }
 
@@ -69,7 +69,7 @@ pub async fn live_shares_are_the_users_active_unexpired_ones_newest_first_with_r
     let revoked = country_share(s, &alice, 30, at(3)).await;
     let month = country_share(s, &alice, 30, at(4)).await;
     let bobs = country_share(s, &bob, 30, at(5)).await;
-    assert!(s.revoke_share(&alice.user_id, &revoked.id, at(6)).await.expect("revoke_share"));
+    assert!(s.revoke_share(&alice, &revoked.id, at(6)).await.expect("revoke_share"));
 
     let first = live_ids(s, &alice, 1, 2, at(10)).await;
     let second = live_ids(s, &alice, 2, 2, at(10)).await;
@@ -94,11 +94,11 @@ pub async fn revoking_a_share_succeeds_once_and_never_for_another_user(store: Ar
     let shared = country_share(s, &alice, 7, at(1)).await;
     let kept = country_share(s, &alice, 7, at(2)).await;
 
-    let by_bob = s.revoke_share(&bob.user_id, &shared.id, at(3)).await.expect("revoke_share");
+    let by_bob = s.revoke_share(&bob, &shared.id, at(3)).await.expect("revoke_share");
     let still_live = live_ids(s, &alice, 1, 50, at(3)).await;
-    let first = s.revoke_share(&alice.user_id, &shared.id, at(4)).await.expect("revoke_share");
-    let again = s.revoke_share(&alice.user_id, &shared.id, at(5)).await.expect("revoke_share");
-    let unknown = s.revoke_share(&alice.user_id, &ShareId::generate(), at(5)).await.expect("revoke_share");
+    let first = s.revoke_share(&alice, &shared.id, at(4)).await.expect("revoke_share");
+    let again = s.revoke_share(&alice, &shared.id, at(5)).await.expect("revoke_share");
+    let unknown = s.revoke_share(&alice, &ShareId::generate(), at(5)).await.expect("revoke_share");
 
     assert!(!by_bob, "another user's share cannot be revoked");
     assert_eq!(still_live, (vec![kept.id.clone(), shared.id.clone()], 2), "bob's attempt changed nothing");
@@ -148,7 +148,7 @@ pub async fn unknown_revoked_and_expired_shares_are_not_found_and_count_no_view(
     let alice = user("alice");
     let expiring = country_share(s, &alice, 1, at(0)).await;
     let revoked = country_share(s, &alice, 7, at(1)).await;
-    assert!(s.revoke_share(&alice.user_id, &revoked.id, at(2)).await.expect("revoke_share"));
+    assert!(s.revoke_share(&alice, &revoked.id, at(2)).await.expect("revoke_share"));
 
     let read_at_expiry = s.live_share(&expiring.token, at(DAY)).await.expect("live_share");
     let view_at_expiry = s.record_view(&expiring.id, at(DAY)).await.expect("record_view");
@@ -189,4 +189,28 @@ pub async fn concurrent_views_of_one_share_are_each_counted_exactly_once(store: 
     assert_eq!(counts, (1..=20).collect::<Vec<u64>>(), "each view sees its own increment");
     let stored = listed(&*store, &alice, &shared.id, at(6)).await;
     assert_eq!((stored.view_count, stored.last_accessed), (20, Some(at(5))), "no view is lost");
+}
+
+pub async fn creating_and_revoking_a_share_is_audited_without_the_token(store: Arc<dyn Store>) {
+    let s = &*store;
+    let alice = user("alice");
+    let shared = share(s, &alice, ShareKind::Country, "USA", 7, Some("for the auditors"), at(1)).await;
+    assert!(s.revoke_share(&alice, &shared.id, at(2)).await.expect("revoke_share"));
+
+    let filter = ipam_core::storage::AuditFilter {
+        resource_type: Some(ipam_core::domain::AuditResource::Share),
+        ..Default::default()
+    };
+    let events = s.audit_events(&alice.user_id, &filter, page(1, 10)).await.expect("audit_events");
+    let actions: Vec<_> = events.items.iter().map(|e| e.action).collect();
+    use ipam_core::domain::AuditAction;
+    assert_eq!(actions, [AuditAction::Revoke, AuditAction::Create], "newest first");
+    assert!(events.items.iter().all(|e| e.resource_id == shared.id.as_str()));
+    let text: String = events.items.iter().map(|e| format!("{} {}", e.snapshot, e.metadata)).collect();
+    assert!(!text.contains(shared.token.as_str()), "the secret token never reaches the audit trail");
+    assert!(text.contains("for the auditors"));
+    let bob = user("bob");
+    assert!(!s.revoke_share(&bob, &shared.id, at(3)).await.expect("revoke_share"));
+    let bobs = s.audit_events(&bob.user_id, &filter, page(1, 10)).await.expect("audit_events");
+    assert_eq!(bobs.total, 0, "a refused revoke writes nothing");
 }
