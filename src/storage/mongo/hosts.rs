@@ -61,83 +61,136 @@ impl MongoStore {
             .collect()
     }
 
-    async fn release_claims(&self, user: &UserId, region: &RegionId, zs: &[u8]) -> Result<()> {
+    /// Frees claimed Z bits. Compensation goes on past a failure (and logs it), so one error
+    /// never leaves the other claims behind.
+    async fn release_claims(&self, user: &UserId, region: &RegionId, zs: &[u8]) {
         for z in zs {
-            self.release_host_slot(user, region, *z).await?;
+            if let Err(e) = self.release_host_slot(user, region, *z).await {
+                tracing::error!(error = %e, region = %region, z, "could not release a claimed host address");
+            }
         }
-        Ok(())
     }
 
-    /// Places the hosts; `Ok(None)` when a reservation appeared on a chosen address meanwhile
-    /// (everything was undone; the caller tries again).
-    async fn place_hosts(&self, req: &AllocateHosts<'_>, count: u32) -> Result<Option<Vec<Host>>> {
+    /// Deletes hosts this request inserted; returns how many were still there to delete.
+    async fn undo_hosts(&self, ids: &[Bson]) -> u32 {
+        match self.hosts().delete_many(doc! { "_id": { "$in": ids.to_vec() } }).await {
+            Ok(r) => u32::try_from(r.deleted_count).unwrap_or(u32::MAX),
+            Err(e) => {
+                tracing::error!(error = %e, "could not delete hosts of a failed allocation");
+                0
+            }
+        }
+    }
+
+    /// Places the hosts. `Ok(None)`: everything was undone and the caller tries again (a
+    /// reservation appeared on a chosen address, or batch names clashed with a concurrent
+    /// batch). `Err((e, n))`: failed; `n` quota units are already accounted for by another
+    /// request (a retirement that deleted our hosts gave them back), the rest must be returned.
+    async fn place_hosts(
+        &self,
+        req: &AllocateHosts<'_>,
+        count: u32,
+    ) -> std::result::Result<Option<Vec<Host>>, (IpamError, u32)> {
+        let fail = |e: IpamError| (e, 0);
         let actor = req.actor;
         let user = &actor.user_id;
         let id = req.region_id;
-        let doc = self.region_doc(user, id).await?;
-        if let Some(e) = unusable(doc.as_ref(), id)? {
-            return Err(e);
+        let doc = self.region_doc(user, id).await.map_err(fail)?;
+        if let Some(e) = unusable(doc.as_ref(), id).map_err(fail)? {
+            return Err(fail(e));
         }
-        let Some(mut doc) = doc else { return Err(IpamError::not_found("region", id.as_str())) };
-        let region = Region::try_from(doc.clone())?;
+        let Some(mut doc) = doc else { return Err(fail(IpamError::not_found("region", id.as_str()))) };
+        let region = Region::try_from(doc.clone()).map_err(fail)?;
         let reservation = match req.placement {
             Placement::Lowest => None,
             Placement::Reserved(rid) => {
-                let r = self.convertible(user, rid, ReservationKind::Host, req.now).await?;
+                let r = self.convertible(user, rid, ReservationKind::Host, req.now).await.map_err(fail)?;
                 if (r.x, r.y) != (region.x, region.y) {
-                    return Err(IpamError::invalid(
+                    return Err(fail(IpamError::invalid(
                         "region_id",
                         format!("reservation {} is not in region {}", r.id, region.cidr()),
-                    ));
+                    )));
                 }
                 Some(r)
             }
         };
+        self.place_in(req, count, &mut doc, &region, reservation.as_ref()).await
+    }
+
+    async fn place_in(
+        &self,
+        req: &AllocateHosts<'_>,
+        count: u32,
+        doc: &mut RegionDoc,
+        region: &Region,
+        reservation: Option<&crate::domain::Reservation>,
+    ) -> std::result::Result<Option<Vec<Host>>, (IpamError, u32)> {
+        let fail = |e: IpamError| (e, 0);
+        let actor = req.actor;
+        let user = &actor.user_id;
+        let id = req.region_id;
         // Addresses held by active reservations are not free; a conversion may take only its own.
-        let blocked: HashSet<u8> = match &reservation {
-            None => self.blocked_hosts(user, region.x, region.y, req.now).await?,
+        let blocked: HashSet<u8> = match reservation {
+            None => self.blocked_hosts(user, region.x, region.y, req.now).await.map_err(fail)?,
             Some(r) => (1..=254u8).filter(|z| Some(*z) != r.z).collect(),
         };
         let wanted = usize::try_from(count).unwrap_or(usize::MAX);
-        if let Some(r) = &reservation
+        if let Some(r) = reservation
             && r.z.is_some_and(|z| doc.slots().is_set(z))
         {
-            return Err(already_allocated(&r.address()));
+            return Err(fail(already_allocated(&r.address())));
         }
         let free = doc.slots().lowest_free_n(1, 254, wanted, |z| blocked.contains(&z)).len();
         if free < wanted {
-            return Err(region_full(&region, free, count));
+            return Err(fail(region_full(region, free, count)));
         }
         let names = match req.names {
             HostNames::One(name) => {
                 let taken = doc! { "user_id": user.as_str(), "region_id": id.as_str(), "hostname": name.as_str() };
-                if self.hosts().find_one(taken).await.map_err(errors::db)?.is_some() {
-                    return Err(duplicate_hostname(name, &region));
+                if self.hosts().find_one(taken).await.map_err(|e| fail(errors::db(e)))?.is_some() {
+                    return Err(fail(duplicate_hostname(name, region)));
                 }
                 vec![name.clone()]
             }
-            HostNames::Batch { prefix, count } => self.batch_names(user, id, prefix, count).await?,
+            HostNames::Batch { prefix, count } => self.batch_names(user, id, prefix, count).await.map_err(fail)?,
         };
         let mut claimed: Vec<u8> = Vec::with_capacity(names.len());
         for _ in &names {
             let mut attempts = 0;
             loop {
                 let Some(z) = doc.slots().lowest_free(1, 254, |z| claimed.contains(&z) || blocked.contains(&z)) else {
-                    self.release_claims(user, id, &claimed).await?;
-                    return Err(region_full(&region, claimed.len(), count));
+                    self.release_claims(user, id, &claimed).await;
+                    return Err(fail(region_full(region, claimed.len(), count)));
                 };
-                if self.claim_host(user, id, z).await? {
-                    claimed.push(z);
-                    break;
+                match self.claim_host(user, id, z).await {
+                    Ok(true) => {
+                        claimed.push(z);
+                        break;
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        self.release_claims(user, id, &claimed).await;
+                        return Err(fail(e));
+                    }
                 }
                 attempts += 1;
-                let fresh = self.region_doc(user, id).await?;
-                if let Some(e) = unusable(fresh.as_ref(), id)?.or_else(|| (attempts >= MAX_ATTEMPTS).then(contention)) {
-                    self.release_claims(user, id, &claimed).await?;
-                    return Err(e);
+                let fresh = match self.region_doc(user, id).await {
+                    Ok(f) => f,
+                    Err(e) => {
+                        self.release_claims(user, id, &claimed).await;
+                        return Err(fail(e));
+                    }
+                };
+                let stop = match unusable(fresh.as_ref(), id) {
+                    Ok(stop) => stop.or_else(|| (attempts >= MAX_ATTEMPTS).then(contention)),
+                    Err(e) => Some(e),
+                };
+                if let Some(e) = stop {
+                    self.release_claims(user, id, &claimed).await;
+                    return Err(fail(e));
                 }
                 if let Some(fresh) = fresh {
-                    doc = fresh;
+                    *doc = fresh;
                 }
             }
         }
@@ -166,53 +219,99 @@ impl MongoStore {
             .collect();
         let ids: Vec<Bson> = hosts.iter().map(|h| Bson::String(h.id.to_string())).collect();
         if let Err(e) = self.hosts().insert_many(hosts.iter().map(HostDoc::new)).ordered(true).await {
-            self.hosts().delete_many(doc! { "_id": { "$in": ids.clone() } }).await.map_err(errors::db)?;
-            self.release_claims(user, id, &claimed).await?;
-            return Err(match errors::duplicate_index(&e).as_deref() {
-                Some(HOSTNAME_INDEX) => IpamError::conflict(
-                    ConflictKind::DuplicateName,
-                    format!("a hostname of the request already exists in region {}", region.cidr()),
-                    json!({ "region_id": id }),
-                ),
-                Some(_) => contention(),
-                None => errors::db(e),
-            });
+            self.undo_hosts(&ids).await;
+            return match errors::duplicate_index(&e).as_deref() {
+                // Two batches with one prefix computed the same names: recompute and retry.
+                Some(HOSTNAME_INDEX) if matches!(req.names, HostNames::Batch { .. }) => {
+                    self.release_claims(user, id, &claimed).await;
+                    Ok(None)
+                }
+                Some(HOSTNAME_INDEX) => {
+                    self.release_claims(user, id, &claimed).await;
+                    let name = hosts.first().map(|h| h.hostname.clone());
+                    Err(fail(match name {
+                        Some(n) => duplicate_hostname(&n, region),
+                        None => contention(),
+                    }))
+                }
+                // The bitmap missed existing hosts (derived data): keep their bits, free the
+                // others, and try again on the next addresses.
+                Some(_) => {
+                    let taken: HashSet<u8> = match self
+                        .hosts_at(
+                            user,
+                            &claimed.iter().map(|z| TenAddress { x: region.x, y: region.y, z: *z }).collect::<Vec<_>>(),
+                        )
+                        .await
+                    {
+                        Ok(found) => found.iter().map(|h| h.z).collect(),
+                        Err(_) => HashSet::new(),
+                    };
+                    tracing::warn!(region = %id, ?taken, "host bitmap was stale; repaired");
+                    let free: Vec<u8> = claimed.iter().copied().filter(|z| !taken.contains(z)).collect();
+                    self.release_claims(user, id, &free).await;
+                    Ok(None)
+                }
+                None => {
+                    self.release_claims(user, id, &claimed).await;
+                    Err(fail(errors::db(e)))
+                }
+            };
         }
         // A retirement that started after our claims may have listed the region's hosts before
-        // ours landed: if so, take ours back out rather than leave them orphaned.
-        let still = self
-            .regions()
-            .find_one(doc! { "_id": id.as_str(), "retiring": { "$ne": true } })
-            .await
-            .map_err(errors::db)?;
+        // ours landed: if so, take ours back out rather than leave them orphaned. Hosts the
+        // retirement already deleted were given back by it.
+        let still = self.regions().find_one(doc! { "_id": id.as_str(), "retiring": { "$ne": true } }).await;
+        let still = match still {
+            Ok(s) => s,
+            Err(e) => {
+                self.undo_hosts(&ids).await;
+                self.release_claims(user, id, &claimed).await;
+                return Err(fail(errors::db(e)));
+            }
+        };
         if still.is_none() {
-            self.hosts().delete_many(doc! { "_id": { "$in": ids.clone() } }).await.map_err(errors::db)?;
-            return Err(IpamError::not_found("region", id.as_str()));
+            let ours = self.undo_hosts(&ids).await;
+            self.release_claims(user, id, &claimed).await;
+            return Err((IpamError::not_found("region", id.as_str()), count.saturating_sub(ours)));
         }
         // Settle the race with reservations: a conversion consumes its reservation; an ordinary
         // allocation backs off from any reservation that appeared on its addresses meanwhile.
-        let keep = match (&reservation, hosts.first()) {
-            (Some(r), Some(h)) => self.mark_converted(actor, r, h.id.as_str(), req.now).await?,
-            _ => {
-                let now_blocked = self.blocked_hosts(user, region.x, region.y, req.now).await?;
-                !claimed.iter().any(|z| now_blocked.contains(z))
-            }
+        let settled = match (reservation, hosts.first()) {
+            (Some(r), Some(h)) => self.mark_converted(actor, r, h.id.as_str(), req.now).await,
+            _ => self
+                .blocked_hosts(user, region.x, region.y, req.now)
+                .await
+                .map(|now_blocked| !claimed.iter().any(|z| now_blocked.contains(z))),
         };
-        if !keep {
-            self.hosts().delete_many(doc! { "_id": { "$in": ids.clone() } }).await.map_err(errors::db)?;
-            self.release_claims(user, id, &claimed).await?;
-            return match &reservation {
-                Some(r) => Err(self
-                    .convertible(user, &r.id, ReservationKind::Host, req.now)
-                    .await
-                    .err()
-                    .unwrap_or_else(contention)),
-                None => Ok(None),
-            };
+        match settled {
+            Ok(true) => {}
+            Ok(false) => {
+                self.undo_hosts(&ids).await;
+                self.release_claims(user, id, &claimed).await;
+                return match reservation {
+                    Some(r) => Err(fail(
+                        self.convertible(user, &r.id, ReservationKind::Host, req.now)
+                            .await
+                            .err()
+                            .unwrap_or_else(contention),
+                    )),
+                    None => Ok(None),
+                };
+            }
+            Err(e) => {
+                self.undo_hosts(&ids).await;
+                self.release_claims(user, id, &claimed).await;
+                return Err(fail(e));
+            }
         }
+        // The hosts stand from here on: a failure to write the audit trail is logged, not
+        // turned into an error that would give back quota for hosts that exist.
         let events: Vec<AuditEvent> =
             hosts.iter().map(|h| AuditEvent::host(AuditAction::Create, h, actor, None, vec![], req.now)).collect();
-        self.record(&events).await?;
+        if let Err(e) = self.record(&events).await {
+            tracing::error!(error = %e, "allocated hosts, but could not write their audit events");
+        }
         Ok(Some(hosts))
     }
 }
@@ -226,24 +325,25 @@ impl HostStore for MongoStore {
             HostNames::Batch { count, .. } => count,
         };
         self.take_quota(user, Counter::Hosts, count, req.quotas, req.now).await?;
-        let mut placed = Err(contention());
+        let mut outcome = Err((contention(), 0));
         for _ in 0..16 {
-            match self.place_hosts(&req, count).await {
-                Ok(None) => continue,
-                Ok(Some(hosts)) => {
-                    placed = Ok(hosts);
-                    break;
-                }
-                Err(e) => {
-                    placed = Err(e);
-                    break;
-                }
+            outcome = self.place_hosts(&req, count).await;
+            if !matches!(outcome, Ok(None)) {
+                break;
             }
         }
-        if placed.is_err() {
-            self.adjust_quota(user, Counter::Hosts, -i32::try_from(count).unwrap_or(i32::MAX), req.now).await?;
+        match outcome {
+            Ok(Some(hosts)) => Ok(hosts),
+            Ok(None) => {
+                self.adjust_quota(user, Counter::Hosts, -i32::try_from(count).unwrap_or(i32::MAX), req.now).await?;
+                Err(contention())
+            }
+            Err((e, accounted)) => {
+                let back = count.saturating_sub(accounted);
+                self.adjust_quota(user, Counter::Hosts, -i32::try_from(back).unwrap_or(i32::MAX), req.now).await?;
+                Err(e)
+            }
         }
-        placed
     }
 
     async fn next_free_host(

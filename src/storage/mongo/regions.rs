@@ -100,7 +100,9 @@ impl MongoStore {
                     continue;
                 }
                 Err(e) => {
-                    self.release_block(user, x, y).await?;
+                    if let Err(undo) = self.release_block(user, x, y).await {
+                        tracing::error!(error = %undo, x, y, "could not release a claimed block");
+                    }
                     return Err(match errors::duplicate_index(&e).as_deref() {
                         Some(NAME_INDEX) => duplicate_region_name(req.region.name.as_str(), &c.name),
                         _ => errors::db(e),
@@ -109,13 +111,19 @@ impl MongoStore {
             }
             // Settle the race with reservations: a conversion consumes its reservation, and an
             // ordinary allocation backs off from a reservation that appeared meanwhile.
-            let keep = match &reservation {
-                Some(r) => self.mark_converted(actor, r, region.id.as_str(), req.now).await?,
-                None => !self.blocked_blocks(user, x, x, req.now).await?.contains(&(x, y)),
+            let settled = match &reservation {
+                Some(r) => self.mark_converted(actor, r, region.id.as_str(), req.now).await,
+                None => self.blocked_blocks(user, x, x, req.now).await.map(|b| !b.contains(&(x, y))),
+            };
+            let keep = match settled {
+                Ok(keep) => keep,
+                Err(e) => {
+                    self.undo_region(&region).await;
+                    return Err(e);
+                }
             };
             if !keep {
-                self.regions().delete_one(doc! { "_id": region.id.as_str() }).await.map_err(errors::db)?;
-                self.release_block(user, x, y).await?;
+                self.undo_region(&region).await;
                 match &reservation {
                     Some(r) => {
                         return Err(self
@@ -127,10 +135,26 @@ impl MongoStore {
                     None => continue,
                 }
             }
-            self.record(&[AuditEvent::region(AuditAction::Create, &region, actor, None, vec![], req.now)]).await?;
+            // The region stands from here on: a failure to write the audit trail is logged, not
+            // turned into an error that would give back quota for a region that exists.
+            let created = AuditEvent::region(AuditAction::Create, &region, actor, None, vec![], req.now);
+            if let Err(e) = self.record(&[created]).await {
+                tracing::error!(error = %e, "allocated a region, but could not write its audit event");
+            }
             return Ok(region);
         }
         Err(contention())
+    }
+
+    /// Takes back a region this request inserted (best effort: logs and goes on, so a failure
+    /// never leaves the claimed block behind as well).
+    async fn undo_region(&self, region: &Region) {
+        if let Err(e) = self.regions().delete_one(doc! { "_id": region.id.as_str() }).await {
+            tracing::error!(error = %e, region = %region.id, "could not delete the region of a failed allocation");
+        }
+        if let Err(e) = self.release_block(&region.user_id, region.x, region.y).await {
+            tracing::error!(error = %e, region = %region.id, "could not release the block of a failed allocation");
+        }
     }
 
     async fn hosts_of(&self, user: &UserId, region: &RegionId) -> Result<Vec<Host>> {
@@ -248,6 +272,31 @@ impl RegionStore for MongoStore {
             .await
             .map_err(errors::db)?
             .ok_or_else(|| IpamError::not_found("region", id.as_str()))?;
+        let outcome = self.finish_retirement(actor, id, cascade, reason, now, flagged).await;
+        if outcome.is_err() {
+            // Whatever failed, do not leave the region stuck in "retiring" (it would refuse
+            // hosts and a second retirement): clear the flag if the region is still there.
+            let cleared =
+                self.regions().update_one(doc! { "_id": id.as_str() }, doc! { "$unset": { "retiring": "" } }).await;
+            if let Err(e) = cleared {
+                tracing::error!(error = %e, region = %id, "could not clear the retiring flag");
+            }
+        }
+        outcome
+    }
+}
+
+impl MongoStore {
+    async fn finish_retirement(
+        &self,
+        actor: &Actor,
+        id: &RegionId,
+        cascade: bool,
+        reason: &Reason,
+        now: DateTime<Utc>,
+        flagged: RegionDoc,
+    ) -> Result<RetiredRegion> {
+        let user = &actor.user_id;
         let claimed = flagged.allocated_hosts;
         let region = Region::try_from(flagged)?;
         // Allocations that claimed a Z before the flag may still be inserting their host.
@@ -260,10 +309,6 @@ impl RegionStore for MongoStore {
             hosts = self.hosts_of(user, id).await?;
         }
         if !hosts.is_empty() && !cascade {
-            self.regions()
-                .update_one(doc! { "_id": id.as_str() }, doc! { "$unset": { "retiring": "" } })
-                .await
-                .map_err(errors::db)?;
             return Err(IpamError::conflict(
                 ConflictKind::Conflict,
                 format!(
@@ -285,14 +330,18 @@ impl RegionStore for MongoStore {
             .delete_many(doc! { "user_id": user.as_str(), "resource_id": { "$in": ids } })
             .await
             .map_err(errors::db)?;
-        self.hosts()
+        // Quota goes back for the hosts this call actually deleted: a host released (or an
+        // allocation undone) concurrently gave its own unit back already.
+        let deleted = self
+            .hosts()
             .delete_many(doc! { "user_id": user.as_str(), "region_id": id.as_str() })
             .await
-            .map_err(errors::db)?;
+            .map_err(errors::db)?
+            .deleted_count;
         self.regions().delete_one(doc! { "_id": id.as_str(), "user_id": user.as_str() }).await.map_err(errors::db)?;
         self.release_block(user, region.x, region.y).await?;
         self.adjust_quota(user, Counter::Regions, -1, now).await?;
-        self.adjust_quota(user, Counter::Hosts, -i32::try_from(hosts.len()).unwrap_or(i32::MAX), now).await?;
+        self.adjust_quota(user, Counter::Hosts, -i32::try_from(deleted).unwrap_or(i32::MAX), now).await?;
         let mut event = AuditEvent::region(AuditAction::Retire, &region, actor, Some(reason.to_string()), vec![], now);
         event.snapshot["child_hosts"] = json!(
             hosts
