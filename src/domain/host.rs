@@ -65,6 +65,36 @@ pub struct Host {
 }
 
 impl Host {
+    /// A new Active host of `actor` at Z in `region`.
+    pub fn allocated(
+        actor: &crate::auth::Actor,
+        region: &super::region::Region,
+        z: u8,
+        hostname: Hostname,
+        template: &HostTemplate<'_>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let user = &actor.user_id;
+        Self {
+            id: HostId::generate(),
+            user_id: user.clone(),
+            region_id: region.id.clone(),
+            x: region.x,
+            y: region.y,
+            z,
+            hostname,
+            details: template.details.clone(),
+            owner: template.owner.clone(),
+            owner_id: user.clone(),
+            status: HostStatus::Active,
+            tags: template.tags.clone(),
+            created_at: now,
+            updated_at: now,
+            created_by: user.clone(),
+            updated_by: user.clone(),
+        }
+    }
+
     /// `10.X.Y.Z`.
     pub fn ip_address(&self) -> String {
         host_ip(self.x, self.y, self.z)
@@ -120,6 +150,17 @@ impl Host {
             "updated_at": self.updated_at,
         })
     }
+}
+
+/// The fields every host of one allocation shares.
+#[derive(Debug, Clone, Copy)]
+pub struct HostTemplate<'a> {
+    /// Descriptive fields.
+    pub details: &'a HostDetails,
+    /// Owner label.
+    pub owner: &'a OwnerLabel,
+    /// Tags.
+    pub tags: &'a Tags,
 }
 
 /// What a client supplies to allocate a host (the address is chosen by the allocator).

@@ -22,7 +22,7 @@ pub use address::{Cidr, OctetRange, TenAddress};
 pub use audit::{AuditAction, AuditEvent, AuditResource, FieldChange};
 pub use comment::{Comment, CommentTarget};
 pub use country::{Country, CountryCatalog, CountryCode};
-pub use host::{Host, HostDetails, HostPatch, NewHost};
+pub use host::{Host, HostDetails, HostPatch, HostTemplate, NewHost};
 pub use ids::{AuditId, CommentId, FilterId, HostId, RegionId, ReservationId, ShareId, UserId, Username};
 pub use paging::{Page, PageRequest};
 pub use preferences::{FilterCriteria, FilterName, Preferences, PreferencesPatch, SavedFilter, Theme};

@@ -49,6 +49,36 @@ pub struct Region {
 }
 
 impl Region {
+    /// A new Active region of `actor` at `10.X.Y.0/24` (the owner label defaults to the
+    /// actor's username).
+    pub fn allocated(
+        actor: &crate::auth::Actor,
+        country: &CountryCode,
+        new: &NewRegion,
+        (x, y): (u8, u8),
+        now: DateTime<Utc>,
+    ) -> Self {
+        let user = &actor.user_id;
+        Self {
+            id: RegionId::generate(),
+            user_id: user.clone(),
+            owner_id: user.clone(),
+            owner: new.owner.clone().unwrap_or_else(|| OwnerLabel::from_stored(actor.username.to_string())),
+            country_code: country.clone(),
+            x,
+            y,
+            name: new.name.clone(),
+            description: new.description.clone(),
+            status: RegionStatus::Active,
+            tags: new.tags.clone(),
+            allocated_hosts: 0,
+            created_at: now,
+            updated_at: now,
+            created_by: user.clone(),
+            updated_by: user.clone(),
+        }
+    }
+
     /// `10.X.Y.0/24`.
     pub fn cidr(&self) -> String {
         region_cidr(self.x, self.y)

@@ -157,6 +157,26 @@ impl Reservation {
         self.status_at(now) == ReservationStatus::Active
     }
 
+    /// Refuses a conversion into a `kind` allocation unless this reservation is active at `now`
+    /// and of that kind.
+    pub fn check_convertible(&self, kind: ReservationKind, now: DateTime<Utc>) -> Result<(), crate::IpamError> {
+        let status = self.status_at(now);
+        if status != ReservationStatus::Active {
+            return Err(crate::IpamError::conflict(
+                crate::error::ConflictKind::Conflict,
+                format!("reservation {} is {}; only active reservations can be converted", self.id, status.as_str()),
+                json!({ "reservation_id": self.id, "status": status.as_str() }),
+            ));
+        }
+        if self.kind != kind {
+            return Err(crate::IpamError::invalid(
+                "resource_type",
+                format!("reservation {} is a {} reservation", self.id, self.kind.as_str()),
+            ));
+        }
+        Ok(())
+    }
+
     /// `10.X.Y.0/24` or `10.X.Y.Z`.
     pub fn address(&self) -> String {
         match (self.kind, self.z) {

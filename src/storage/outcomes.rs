@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::domain::{Country, Hostname, Region, Reservation, ReservationStatus, SlotMap};
+use crate::domain::{Country, Hostname, Region, Reservation, SlotMap};
 use crate::error::{ConflictKind, IpamError};
 
 /// A region name already used in the country.
@@ -75,15 +75,6 @@ pub(crate) fn address_taken(what: &str, r: &Reservation) -> IpamError {
         ConflictKind::Conflict,
         format!("{address} is already {what}"),
         json!({ "reserved_address": address, "resource_type": r.kind.as_str() }),
-    )
-}
-
-/// A conversion of a reservation that is not active.
-pub(crate) fn not_convertible(r: &Reservation, status: ReservationStatus) -> IpamError {
-    IpamError::conflict(
-        ConflictKind::Conflict,
-        format!("reservation {} is {}; only active reservations can be converted", r.id, status.as_str()),
-        json!({ "reservation_id": r.id, "status": status.as_str() }),
     )
 }
 

@@ -15,7 +15,7 @@ use super::regions::MAX_ATTEMPTS;
 use super::{MongoStore, errors, find_all, find_page};
 use crate::auth::Actor;
 use crate::domain::{
-    AuditAction, AuditEvent, Host, HostId, HostPatch, HostStatus, Hostname, HostnamePrefix, OwnerLabel, Page,
+    AuditAction, AuditEvent, Host, HostId, HostPatch, HostTemplate, Hostname, HostnamePrefix, OwnerLabel, Page,
     PageRequest, Reason, Region, RegionId, RegionStatus, ReservationKind, SearchText, TenAddress, UserId,
 };
 use crate::error::{ConflictKind, IpamError, Result};
@@ -195,27 +195,11 @@ impl MongoStore {
             }
         }
         let owner = req.owner.cloned().unwrap_or_else(|| OwnerLabel::from_stored(actor.username.to_string()));
+        let template = HostTemplate { details: req.details, owner: &owner, tags: req.tags };
         let hosts: Vec<Host> = names
             .into_iter()
             .zip(&claimed)
-            .map(|(hostname, z)| Host {
-                id: HostId::generate(),
-                user_id: user.clone(),
-                region_id: id.clone(),
-                x: region.x,
-                y: region.y,
-                z: *z,
-                hostname,
-                details: req.details.clone(),
-                owner: owner.clone(),
-                owner_id: user.clone(),
-                status: HostStatus::Active,
-                tags: req.tags.clone(),
-                created_at: req.now,
-                updated_at: req.now,
-                created_by: user.clone(),
-                updated_by: user.clone(),
-            })
+            .map(|(hostname, z)| Host::allocated(actor, region, *z, hostname, &template, req.now))
             .collect();
         let ids: Vec<Bson> = hosts.iter().map(|h| Bson::String(h.id.to_string())).collect();
         if let Err(e) = self.hosts().insert_many(hosts.iter().map(HostDoc::new)).ordered(true).await {

@@ -15,8 +15,8 @@ use super::{MongoStore, errors, find_all, find_page};
 use crate::auth::Actor;
 use crate::domain::slots::first_free_block;
 use crate::domain::{
-    AuditAction, AuditEvent, Country, Host, OwnerLabel, Page, PageRequest, Reason, Region, RegionId, RegionPatch,
-    RegionStatus, ReservationKind, SlotMap, UserId,
+    AuditAction, AuditEvent, Country, Host, Page, PageRequest, Reason, Region, RegionId, RegionPatch, ReservationKind,
+    SlotMap, UserId,
 };
 use crate::error::{ConflictKind, IpamError, Result};
 use crate::storage::outcomes::{already_allocated, contention, country_full, duplicate_region_name};
@@ -71,24 +71,7 @@ impl MongoStore {
                     None => continue, // another request claimed it first: re-read
                 }
             }
-            let region = Region {
-                id: RegionId::generate(),
-                user_id: user.clone(),
-                owner_id: user.clone(),
-                owner: req.region.owner.clone().unwrap_or_else(|| OwnerLabel::from_stored(actor.username.to_string())),
-                country_code: c.code.clone(),
-                x,
-                y,
-                name: req.region.name.clone(),
-                description: req.region.description.clone(),
-                status: RegionStatus::Active,
-                tags: req.region.tags.clone(),
-                allocated_hosts: 0,
-                created_at: req.now,
-                updated_at: req.now,
-                created_by: user.clone(),
-                updated_by: user.clone(),
-            };
+            let region = Region::allocated(actor, &c.code, req.region, (x, y), req.now);
             match self.regions().insert_one(RegionDoc::new(&region)).await {
                 Ok(_) => {}
                 // The bitmap missed an existing region (derived data): the bit now tells the truth.

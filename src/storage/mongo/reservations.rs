@@ -19,7 +19,7 @@ use crate::domain::{
     ReservationStatus, UserId, Username,
 };
 use crate::error::{IpamError, Result};
-use crate::storage::outcomes::{address_taken, not_cancellable, not_convertible};
+use crate::storage::outcomes::{address_taken, not_cancellable};
 use crate::storage::{ReservationFilter, ReservationStore};
 
 /// A reservation document.
@@ -161,16 +161,7 @@ impl MongoStore {
             .await
             .map_err(errors::db)?;
         let r = Reservation::try_from(found.ok_or_else(|| IpamError::not_found("reservation", id.as_str()))?)?;
-        let status = r.status_at(now);
-        if status != ReservationStatus::Active {
-            return Err(not_convertible(&r, status));
-        }
-        if r.kind != kind {
-            return Err(IpamError::invalid(
-                "resource_type",
-                format!("reservation {} is a {} reservation", r.id, r.kind.as_str()),
-            ));
-        }
+        r.check_convertible(kind, now)?;
         Ok(r)
     }
 

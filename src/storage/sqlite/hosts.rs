@@ -17,7 +17,7 @@ use super::reservations;
 use super::rows::{HostRow, host_columns, tags_text, ts};
 use crate::auth::Actor;
 use crate::domain::{
-    AuditAction, AuditEvent, Host, HostId, HostPatch, HostStatus, Hostname, OwnerLabel, Page, PageRequest, Reason,
+    AuditAction, AuditEvent, Host, HostId, HostPatch, HostTemplate, Hostname, OwnerLabel, Page, PageRequest, Reason,
     Region, RegionId, RegionStatus, ReservationKind, SlotMap, TenAddress, UserId,
 };
 use crate::error::{ConflictKind, IpamError, Result};
@@ -205,24 +205,8 @@ impl HostStore for SqliteStore {
                 let Some(z) = zmap.lowest_free(1, 254, |z| blocked.contains(&z)) else {
                     return Err(region_full(&region, hosts.len(), count));
                 };
-                let host = Host {
-                    id: HostId::generate(),
-                    user_id: user.clone(),
-                    region_id: region.id.clone(),
-                    x: region.x,
-                    y: region.y,
-                    z,
-                    hostname: hostname.clone(),
-                    details: req.details.clone(),
-                    owner: owner.clone(),
-                    owner_id: user.clone(),
-                    status: HostStatus::Active,
-                    tags: req.tags.clone(),
-                    created_at: req.now,
-                    updated_at: req.now,
-                    created_by: user.clone(),
-                    updated_by: user.clone(),
-                };
+                let template = HostTemplate { details: req.details, owner: &owner, tags: req.tags };
+                let host = Host::allocated(actor, &region, z, hostname.clone(), &template, req.now);
                 match insert_host(&mut tx, &host).await {
                     Ok(()) => {
                         zmap.set(z);

@@ -18,8 +18,8 @@ use super::rows::{RegionRow, region_columns, slots, tags_text, ts};
 use crate::auth::Actor;
 use crate::domain::slots::first_free_block;
 use crate::domain::{
-    AuditAction, AuditEvent, Country, OwnerLabel, Page, PageRequest, Reason, Region, RegionId, RegionPatch,
-    RegionStatus, ReservationKind, SlotMap, UserId,
+    AuditAction, AuditEvent, Country, Page, PageRequest, Reason, Region, RegionId, RegionPatch, ReservationKind,
+    SlotMap, UserId,
 };
 use crate::error::{ConflictKind, IpamError, Result};
 use crate::storage::outcomes::{already_allocated, country_full, duplicate_region_name};
@@ -185,24 +185,7 @@ impl RegionStore for SqliteStore {
                 None => first_free_block(c.x_start, c.x_end, &used, |x, y| blocked.contains(&(x, y)))
                     .ok_or_else(|| country_full(c, &used))?,
             };
-            let region = Region {
-                id: RegionId::generate(),
-                user_id: user.clone(),
-                owner_id: user.clone(),
-                owner: req.region.owner.clone().unwrap_or_else(|| OwnerLabel::from_stored(actor.username.to_string())),
-                country_code: c.code.clone(),
-                x,
-                y,
-                name: req.region.name.clone(),
-                description: req.region.description.clone(),
-                status: RegionStatus::Active,
-                tags: req.region.tags.clone(),
-                allocated_hosts: 0,
-                created_at: req.now,
-                updated_at: req.now,
-                created_by: user.clone(),
-                updated_by: user.clone(),
-            };
+            let region = Region::allocated(actor, &c.code, req.region, (x, y), req.now);
             match insert_region(&mut tx, &region).await {
                 Ok(()) => {
                     set_region_slot(&mut tx, user, x, y, true).await?;

@@ -20,7 +20,7 @@ use crate::domain::{
     ReservationStatus, UserId, Username,
 };
 use crate::error::{IpamError, Result};
-use crate::storage::outcomes::{address_taken, not_cancellable, not_convertible};
+use crate::storage::outcomes::{address_taken, not_cancellable};
 use crate::storage::{ReservationFilter, ReservationStore};
 
 macro_rules! reservation_columns {
@@ -140,16 +140,7 @@ pub(super) async fn convertible(
     now: DateTime<Utc>,
 ) -> Result<Reservation> {
     let r = fetch(conn, user, id).await?.ok_or_else(|| IpamError::not_found("reservation", id.as_str()))?;
-    let status = r.status_at(now);
-    if status != ReservationStatus::Active {
-        return Err(not_convertible(&r, status));
-    }
-    if r.kind != kind {
-        return Err(IpamError::invalid(
-            "resource_type",
-            format!("reservation {} is a {} reservation", r.id, r.kind.as_str()),
-        ));
-    }
+    r.check_convertible(kind, now)?;
     Ok(r)
 }
 
