@@ -10,6 +10,7 @@ pub mod filters;
 pub mod migrations;
 pub mod mongo;
 mod outcomes;
+mod repair;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -290,6 +291,17 @@ pub trait SearchStore: Send + Sync {
     async fn search(&self, user: &UserId, filter: &SearchFilter, page: PageRequest) -> Result<Page<SearchHit>>;
 }
 
+/// What `ipam repair` found and fixed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RepairReport {
+    /// Regions whose host bitmap or host count disagreed with their hosts.
+    pub regions_fixed: u64,
+    /// (user, X) block bitmaps that disagreed with the regions.
+    pub block_maps_fixed: u64,
+    /// Users whose quota counters disagreed with what they hold.
+    pub quotas_fixed: u64,
+}
+
 /// A complete storage backend.
 #[async_trait]
 pub trait Store:
@@ -308,6 +320,11 @@ pub trait Store:
     fn backend(&self) -> &'static str;
     /// Checks the database answers.
     async fn ping(&self) -> Result<()>;
+    /// Rebuilds the derived data (occupancy bitmaps, host counts, quota counters) from the
+    /// regions and hosts themselves. Nothing is needed on SQLite, where every unit of work is
+    /// atomic; on MongoDB a process that died half-way through an allocation can leave a claimed
+    /// bit or a taken quota unit behind, and this gives them back.
+    async fn repair(&self, now: DateTime<Utc>) -> Result<RepairReport>;
 }
 
 /// Which backend a database URL names.

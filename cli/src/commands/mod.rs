@@ -1,6 +1,7 @@
 //! Command-line interface: parsing and dispatch to one module per subcommand.
 
 mod migrate;
+mod repair;
 mod serve;
 mod token;
 mod verify_indexes;
@@ -34,6 +35,9 @@ enum Command {
     Migrate(migrate::Args),
     /// Compare the live indexes with the expected ones; exit 1 if any is missing.
     VerifyIndexes,
+    /// Rebuild occupancy bitmaps and quota counters from the regions and hosts (run it with
+    /// allocations paused, e.g. after a MongoDB process died mid-allocation).
+    Repair,
 }
 
 /// Runs the chosen subcommand.
@@ -51,6 +55,10 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate(args) => {
             telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
             migrate::run(&settings, args).await
+        }
+        Command::Repair => {
+            telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
+            repair::run(&settings).await
         }
         Command::VerifyIndexes => {
             telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);

@@ -17,6 +17,7 @@ pub mod migrate;
 mod preferences;
 mod quotas;
 mod regions;
+mod repair;
 mod reservations;
 mod search;
 mod shares;
@@ -147,6 +148,10 @@ impl Store for MongoStore {
     async fn ping(&self) -> Result<()> {
         self.db.run_command(doc! { "ping": 1 }).await.map_err(errors::db)?;
         Ok(())
+    }
+
+    async fn repair(&self, now: chrono::DateTime<chrono::Utc>) -> Result<crate::storage::RepairReport> {
+        self.rebuild_derived(now).await
     }
 }
 

@@ -15,6 +15,7 @@ pub mod migrate;
 mod preferences;
 mod quotas;
 mod regions;
+mod repair;
 mod reservations;
 mod rows;
 mod search;
@@ -89,5 +90,9 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(errors::db)?;
         Ok(())
+    }
+
+    async fn repair(&self, now: chrono::DateTime<chrono::Utc>) -> Result<crate::storage::RepairReport> {
+        repair::repair(&self.pool, now).await
     }
 }

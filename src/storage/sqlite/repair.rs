@@ -1,0 +1,117 @@
+//! `ipam repair` on SQLite: rebuild bitmaps, host counts and quota counters from the rows.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::SqlitePool;
+
+use super::errors::db;
+use super::rows::{slots, ts};
+use crate::domain::{SlotMap, UserId};
+use crate::error::Result;
+use crate::storage::RepairReport;
+use crate::storage::repair::Truth;
+
+fn octet(v: i64) -> u8 {
+    u8::try_from(v).unwrap_or_default()
+}
+
+/// Rebuilds the derived data in one write transaction.
+pub(super) async fn repair(pool: &SqlitePool, now: DateTime<Utc>) -> Result<RepairReport> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+    let regions: Vec<(String, String, i64, i64, Vec<u8>, i64)> =
+        sqlx::query_as("SELECT region_id, user_id, x_octet, y_octet, host_slots, allocated_hosts FROM ipam_regions")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+    let hosts: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT region_id, user_id, z_octet FROM ipam_hosts").fetch_all(&mut *tx).await.map_err(db)?;
+    let mut truth = Truth::default();
+    for (id, user, x, y, _, _) in &regions {
+        truth.region(id, &UserId::from_stored(user.clone()), octet(*x), octet(*y));
+    }
+    for (region, user, z) in &hosts {
+        truth.host(region, &UserId::from_stored(user.clone()), octet(*z));
+    }
+    let mut report = RepairReport::default();
+
+    for (id, _, _, _, bitmap, allocated) in &regions {
+        let want = truth.hosts.get(id).copied().unwrap_or_default();
+        if slots(bitmap)? != want || *allocated != i64::from(want.count()) {
+            sqlx::query("UPDATE ipam_regions SET host_slots = ?1, allocated_hosts = ?2 WHERE region_id = ?3")
+                .bind(want.to_bytes().to_vec())
+                .bind(i64::from(want.count()))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            report.regions_fixed += 1;
+        }
+    }
+
+    let stored: Vec<(String, i64, Vec<u8>, i64)> =
+        sqlx::query_as("SELECT user_id, x_octet, y_slots, used_count FROM ipam_region_slots")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+    let mut stored: BTreeMap<(UserId, u8), (SlotMap, i64)> = stored
+        .into_iter()
+        .map(|(u, x, bytes, n)| Ok(((UserId::from_stored(u), octet(x)), (slots(&bytes)?, n))))
+        .collect::<Result<_>>()?;
+    for ((user, x), want) in &truth.blocks {
+        let have = stored.remove(&(user.clone(), *x));
+        if have != Some((*want, i64::from(want.count()))) {
+            sqlx::query(
+                "INSERT INTO ipam_region_slots (user_id, x_octet, y_slots, used_count) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (user_id, x_octet) DO UPDATE SET y_slots = ?3, used_count = ?4",
+            )
+            .bind(user.as_str())
+            .bind(i64::from(*x))
+            .bind(want.to_bytes().to_vec())
+            .bind(i64::from(want.count()))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            report.block_maps_fixed += 1;
+        }
+    }
+    for (user, x) in stored.into_keys() {
+        sqlx::query("DELETE FROM ipam_region_slots WHERE user_id = ?1 AND x_octet = ?2")
+            .bind(user.as_str())
+            .bind(i64::from(x))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        report.block_maps_fixed += 1;
+    }
+
+    let quotas: Vec<(String, i64, i64)> =
+        sqlx::query_as("SELECT user_id, region_count, host_count FROM ipam_user_quotas")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+    let mut users: BTreeMap<UserId, (i64, i64)> =
+        quotas.into_iter().map(|(u, r, h)| (UserId::from_stored(u), (r, h))).collect();
+    for user in truth.counts.keys() {
+        users.entry(user.clone()).or_insert((-1, -1));
+    }
+    for (user, have) in users {
+        let (r, h) = truth.counts.get(&user).copied().unwrap_or_default();
+        if have != (i64::from(r), i64::from(h)) {
+            sqlx::query(
+                "INSERT INTO ipam_user_quotas (user_id, region_count, host_count, last_updated) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (user_id) DO UPDATE SET region_count = ?2, host_count = ?3, last_updated = ?4",
+            )
+            .bind(user.as_str())
+            .bind(i64::from(r))
+            .bind(i64::from(h))
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            report.quotas_fixed += 1;
+        }
+    }
+    tx.commit().await.map_err(db)?;
+    Ok(report)
+}
