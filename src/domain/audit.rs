@@ -257,6 +257,31 @@ impl AuditEvent {
         }
     }
 
+    /// The events of a region retirement, in the order they happen: one `Retire` per host
+    /// released by the cascade, then the region's own `Retire` whose snapshot lists those hosts.
+    pub fn retirement(
+        region: &Region,
+        hosts: &[Host],
+        actor: &Actor,
+        reason: &impl fmt::Display,
+        at: DateTime<Utc>,
+    ) -> Vec<Self> {
+        let cascade_reason = format!("Cascade retirement from region {}: {reason}", region.cidr());
+        let mut events: Vec<Self> = hosts
+            .iter()
+            .map(|h| Self::host(AuditAction::Retire, h, actor, Some(cascade_reason.clone()), vec![], at))
+            .collect();
+        let mut event = Self::region(AuditAction::Retire, region, actor, Some(reason.to_string()), vec![], at);
+        event.snapshot["child_hosts"] = json!(
+            hosts
+                .iter()
+                .map(|h| json!({ "host_id": h.id, "hostname": h.hostname, "ip_address": h.ip_address() }))
+                .collect::<Vec<_>>()
+        );
+        events.push(event);
+        events
+    }
+
     /// An event about a reservation.
     pub fn reservation(
         action: AuditAction,

@@ -95,3 +95,15 @@ pub(crate) fn not_cancellable(r: &Reservation) -> IpamError {
 pub(crate) fn contention() -> IpamError {
     IpamError::conflict(ConflictKind::Conflict, "too many concurrent allocations; retry", json!({}))
 }
+
+/// The region still holds hosts and the caller did not ask for a cascade.
+pub(crate) fn region_has_hosts(region: &Region, hosts: usize) -> IpamError {
+    IpamError::conflict(
+        ConflictKind::Conflict,
+        format!(
+            "region {} still has {hosts} host(s); retire it with cascade=true to release them as well",
+            region.cidr()
+        ),
+        json!({ "region_id": region.id, "allocated_hosts": hosts }),
+    )
+}

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mongodb::bson::{Bson, doc};
-use serde_json::json;
 
 use super::docs::{RegionDoc, SlotsDoc, date};
 use super::filters::region_filter;
@@ -18,8 +17,8 @@ use crate::domain::{
     AuditAction, AuditEvent, Country, Host, Page, PageRequest, Reason, Region, RegionId, RegionPatch, ReservationKind,
     SlotMap, UserId,
 };
-use crate::error::{ConflictKind, IpamError, Result};
-use crate::storage::outcomes::{already_allocated, contention, country_full, duplicate_region_name};
+use crate::error::{IpamError, Result};
+use crate::storage::outcomes::{already_allocated, contention, country_full, duplicate_region_name, region_has_hosts};
 use crate::storage::{AllocateRegion, Placement, RegionFilter, RegionStore, RetiredRegion};
 
 /// How often one allocation re-reads the bitmaps after losing a race before giving up (each
@@ -292,21 +291,8 @@ impl MongoStore {
             hosts = self.hosts_of(user, id).await?;
         }
         if !hosts.is_empty() && !cascade {
-            return Err(IpamError::conflict(
-                ConflictKind::Conflict,
-                format!(
-                    "region {} still has {} host(s); retire it with cascade=true to release them as well",
-                    region.cidr(),
-                    hosts.len()
-                ),
-                json!({ "region_id": id, "allocated_hosts": hosts.len() }),
-            ));
+            return Err(region_has_hosts(&region, hosts.len()));
         }
-        let cascade_reason = format!("Cascade retirement from region {}: {reason}", region.cidr());
-        let mut events: Vec<AuditEvent> = hosts
-            .iter()
-            .map(|h| AuditEvent::host(AuditAction::Retire, h, actor, Some(cascade_reason.clone()), vec![], now))
-            .collect();
         let mut ids: Vec<Bson> = hosts.iter().map(|h| Bson::String(h.id.to_string())).collect();
         ids.push(Bson::String(id.to_string()));
         self.comments()
@@ -325,15 +311,7 @@ impl MongoStore {
         self.release_block(user, region.x, region.y).await?;
         self.adjust_quota(user, Counter::Regions, -1, now).await?;
         self.adjust_quota(user, Counter::Hosts, -i32::try_from(deleted).unwrap_or(i32::MAX), now).await?;
-        let mut event = AuditEvent::region(AuditAction::Retire, &region, actor, Some(reason.to_string()), vec![], now);
-        event.snapshot["child_hosts"] = json!(
-            hosts
-                .iter()
-                .map(|h| json!({ "host_id": h.id, "hostname": h.hostname, "ip_address": h.ip_address() }))
-                .collect::<Vec<_>>()
-        );
-        events.push(event);
-        self.record(&events).await?;
+        self.record(&AuditEvent::retirement(&region, &hosts, actor, reason, now)).await?;
         Ok(RetiredRegion { region, hosts })
     }
 }

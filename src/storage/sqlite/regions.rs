@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
@@ -21,8 +20,8 @@ use crate::domain::{
     AuditAction, AuditEvent, Country, Page, PageRequest, Reason, Region, RegionId, RegionPatch, ReservationKind,
     SlotMap, UserId,
 };
-use crate::error::{ConflictKind, IpamError, Result};
-use crate::storage::outcomes::{already_allocated, country_full, duplicate_region_name};
+use crate::error::{IpamError, Result};
+use crate::storage::outcomes::{already_allocated, country_full, duplicate_region_name, region_has_hosts};
 use crate::storage::{AllocateRegion, Placement, RegionFilter, RegionStore, RetiredRegion};
 
 /// How many stale bitmap entries one allocation repairs before giving up.
@@ -322,20 +321,7 @@ impl RegionStore for SqliteStore {
             fetch_region(&mut tx, user, id).await?.ok_or_else(|| IpamError::not_found("region", id.as_str()))?;
         let hosts = hosts_of_region(&mut tx, user, id).await?;
         if !hosts.is_empty() && !cascade {
-            return Err(IpamError::conflict(
-                ConflictKind::Conflict,
-                format!(
-                    "region {} still has {} host(s); retire it with cascade=true to release them as well",
-                    region.cidr(),
-                    hosts.len()
-                ),
-                json!({ "region_id": id, "allocated_hosts": hosts.len() }),
-            ));
-        }
-        let cascade_reason = format!("Cascade retirement from region {}: {reason}", region.cidr());
-        for h in &hosts {
-            let event = AuditEvent::host(AuditAction::Retire, h, actor, Some(cascade_reason.clone()), vec![], now);
-            insert_audit(&mut tx, &event).await?;
+            return Err(region_has_hosts(&region, hosts.len()));
         }
         sqlx::query(
             "DELETE FROM ipam_comments WHERE user_id = ?1
@@ -361,14 +347,9 @@ impl RegionStore for SqliteStore {
         set_region_slot(&mut tx, user, region.x, region.y, false).await?;
         let host_count = i64::try_from(hosts.len()).unwrap_or(i64::MAX);
         quotas::bump(&mut tx, user, -1, -host_count, now).await?;
-        let mut event = AuditEvent::region(AuditAction::Retire, &region, actor, Some(reason.to_string()), vec![], now);
-        event.snapshot["child_hosts"] = json!(
-            hosts
-                .iter()
-                .map(|h| json!({ "host_id": h.id, "hostname": h.hostname, "ip_address": h.ip_address() }))
-                .collect::<Vec<_>>()
-        );
-        insert_audit(&mut tx, &event).await?;
+        for event in AuditEvent::retirement(&region, &hosts, actor, reason, now) {
+            insert_audit(&mut tx, &event).await?;
+        }
         tx.commit().await.map_err(db)?;
         Ok(RetiredRegion { region, hosts })
     }
