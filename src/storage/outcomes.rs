@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::domain::{Country, Hostname, Region, Reservation, SlotMap};
+use crate::domain::{Country, Host, Hostname, Region, Reservation, SlotMap};
 use crate::error::{ConflictKind, IpamError};
 
 /// A region name already used in the country.
@@ -23,6 +23,15 @@ pub(crate) fn duplicate_hostname(name: &Hostname, region: &Region) -> IpamError 
         ConflictKind::DuplicateName,
         format!("hostname '{name}' already exists in region {}", region.cidr()),
         json!({ "hostname": name, "region_id": region.id }),
+    )
+}
+
+/// A host renamed to a hostname another host of its region already has.
+pub(crate) fn duplicate_hostname_on_rename(host: &Host) -> IpamError {
+    IpamError::conflict(
+        ConflictKind::DuplicateName,
+        format!("hostname '{}' already exists in the region", host.hostname),
+        json!({ "hostname": host.hostname, "region_id": host.region_id }),
     )
 }
 

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mongodb::bson::{Bson, Document, doc};
-use serde_json::json;
 
 use super::docs::{HostDoc, RegionDoc};
 use super::filters::{host_filter, literal_regex};
@@ -18,8 +17,10 @@ use crate::domain::{
     AuditAction, AuditEvent, Host, HostId, HostPatch, HostTemplate, Hostname, HostnamePrefix, OwnerLabel, Page,
     PageRequest, Reason, Region, RegionId, RegionStatus, ReservationKind, SearchText, TenAddress, UserId,
 };
-use crate::error::{ConflictKind, IpamError, Result};
-use crate::storage::outcomes::{already_allocated, contention, duplicate_hostname, region_full, region_not_active};
+use crate::error::{IpamError, Result};
+use crate::storage::outcomes::{
+    already_allocated, contention, duplicate_hostname, duplicate_hostname_on_rename, region_full, region_not_active,
+};
 use crate::storage::{AllocateHosts, HostFilter, HostNames, HostStore, Placement, ReleaseOutcome};
 
 const HOSTNAME_INDEX: &str = "user_region_hostname_unique_idx";
@@ -407,11 +408,7 @@ impl HostStore for MongoStore {
                 }
                 Ok(_) => continue,
                 Err(e) if errors::duplicate_index(&e).as_deref() == Some(HOSTNAME_INDEX) => {
-                    return Err(IpamError::conflict(
-                        ConflictKind::DuplicateName,
-                        format!("hostname '{}' already exists in the region", host.hostname),
-                        json!({ "hostname": host.hostname, "region_id": host.region_id }),
-                    ));
+                    return Err(duplicate_hostname_on_rename(&host));
                 }
                 Err(e) => return Err(errors::db(e)),
             }

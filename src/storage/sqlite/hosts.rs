@@ -4,7 +4,6 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
@@ -20,8 +19,10 @@ use crate::domain::{
     AuditAction, AuditEvent, Host, HostId, HostPatch, HostTemplate, Hostname, OwnerLabel, Page, PageRequest, Reason,
     Region, RegionId, RegionStatus, ReservationKind, SlotMap, TenAddress, UserId,
 };
-use crate::error::{ConflictKind, IpamError, Result};
-use crate::storage::outcomes::{already_allocated, duplicate_hostname, region_full, region_not_active};
+use crate::error::{IpamError, Result};
+use crate::storage::outcomes::{
+    already_allocated, duplicate_hostname, duplicate_hostname_on_rename, region_full, region_not_active,
+};
 use crate::storage::{AllocateHosts, HostFilter, HostNames, HostStore, Placement, ReleaseOutcome};
 
 /// Every host of a region, by address.
@@ -308,11 +309,7 @@ impl HostStore for SqliteStore {
         if host.hostname != before.hostname
             && hostname_taken(&mut tx, user, &host.region_id, &host.hostname, Some(id)).await?
         {
-            return Err(IpamError::conflict(
-                ConflictKind::DuplicateName,
-                format!("hostname '{}' already exists in the region", host.hostname),
-                json!({ "hostname": host.hostname, "region_id": host.region_id }),
-            ));
+            return Err(duplicate_hostname_on_rename(&host));
         }
         host.updated_at = now;
         host.updated_by = user.clone();
