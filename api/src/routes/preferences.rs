@@ -1,6 +1,8 @@
 //! `/ipam/preferences`: per-user settings and saved filters. A saved filter's criteria apply
 //! to `GET /ipam/regions`, `GET /ipam/hosts` and `GET /ipam/search` with `?filter_id=`.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -275,4 +277,25 @@ pub(crate) async fn saved_criteria(s: &AppState, actor: &Actor, raw: &str) -> Ap
         .await
         .map_err(|_| ApiError::invalid("filter_id", "no saved filter has this id"))?;
     Ok(filter.criteria.pairs().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+}
+
+/// A list query a saved filter can fill in (`?filter_id=`).
+pub(crate) trait AbsorbsCriteria {
+    /// The parameter a criterion key fills, or `None` when this list does not support the key.
+    fn slot(&mut self, key: &str) -> Option<&mut Option<String>>;
+
+    /// Where `tag.<key>` criteria go.
+    fn tags(&mut self) -> &mut BTreeMap<String, String>;
+
+    /// Fills parameters not given explicitly from a saved filter's criteria; criteria this list
+    /// does not support are ignored.
+    fn absorb(&mut self, criteria: Vec<(String, String)>) {
+        for (key, value) in criteria {
+            if key.starts_with("tag.") {
+                self.tags().entry(key).or_insert(value);
+            } else if let Some(slot) = self.slot(&key) {
+                slot.get_or_insert(value);
+            }
+        }
+    }
 }

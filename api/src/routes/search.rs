@@ -16,6 +16,7 @@ use crate::auth::{Auth, Read};
 use crate::dto::{HostResponse, PageResponse, RegionResponse};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{AppQuery, QueryParser};
+use crate::routes::preferences::AbsorbsCriteria;
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -118,30 +119,25 @@ async fn search(
     })))
 }
 
-impl SearchParams {
-    /// Fills parameters not given explicitly from a saved filter's criteria; criteria this list
-    /// does not support are ignored.
-    pub(crate) fn absorb(&mut self, criteria: Vec<(String, String)>) {
-        for (key, value) in criteria {
-            if key.starts_with("tag.") {
-                self.extra.entry(key).or_insert(value);
-                continue;
-            }
-            let slot = match key.as_str() {
-                "ip_address" => &mut self.ip_address,
-                "hostname" => &mut self.hostname,
-                "region_name" => &mut self.region_name,
-                "country" => &mut self.country,
-                "continent" => &mut self.continent,
-                "status" => &mut self.status,
-                "device_type" => &mut self.device_type,
-                "owner" => &mut self.owner,
-                "resource_type" => &mut self.resource_type,
-                "created_after" => &mut self.created_after,
-                "created_before" => &mut self.created_before,
-                _ => continue,
-            };
-            slot.get_or_insert(value);
-        }
+impl AbsorbsCriteria for SearchParams {
+    fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {
+        Some(match key {
+            "ip_address" => &mut self.ip_address,
+            "hostname" => &mut self.hostname,
+            "region_name" => &mut self.region_name,
+            "country" => &mut self.country,
+            "continent" => &mut self.continent,
+            "status" => &mut self.status,
+            "device_type" => &mut self.device_type,
+            "owner" => &mut self.owner,
+            "resource_type" => &mut self.resource_type,
+            "created_after" => &mut self.created_after,
+            "created_before" => &mut self.created_before,
+            _ => return None,
+        })
+    }
+
+    fn tags(&mut self) -> &mut BTreeMap<String, String> {
+        &mut self.extra
     }
 }

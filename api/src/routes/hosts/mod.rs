@@ -21,6 +21,7 @@ use crate::auth::{Allocate, Auth, Read, Release, Update};
 use crate::dto::{HostResponse, InterpretResponse, PageResponse, created};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery, MaybeJson, host_id, region_id, shorten};
+use crate::routes::preferences::AbsorbsCriteria;
 use crate::state::AppState;
 
 /// Routes in the core rate-limit classes.

@@ -15,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::dto::double_option;
 use crate::error::ApiError;
 use crate::extract::{QueryParser, region_id, shorten};
+use crate::routes::preferences::AbsorbsCriteria;
 
 /// The optional descriptive fields shared by create and batch (inlined in both bodies, since
 /// serde cannot combine `flatten` with `deny_unknown_fields`).
@@ -367,26 +368,21 @@ pub(crate) struct PreviewParams {
     pub(crate) region_id: Option<String>,
 }
 
-impl HostListParams {
-    /// Fills parameters not given explicitly from a saved filter's criteria; criteria this list
-    /// does not support are ignored.
-    pub(crate) fn absorb(&mut self, criteria: Vec<(String, String)>) {
-        for (key, value) in criteria {
-            if key.starts_with("tag.") {
-                self.extra.entry(key).or_insert(value);
-                continue;
-            }
-            let slot = match key.as_str() {
-                "region_id" => &mut self.region_id,
-                "status" => &mut self.status,
-                "hostname" => &mut self.hostname,
-                "device_type" => &mut self.device_type,
-                "owner" => &mut self.owner,
-                "created_after" => &mut self.created_after,
-                "created_before" => &mut self.created_before,
-                _ => continue,
-            };
-            slot.get_or_insert(value);
-        }
+impl AbsorbsCriteria for HostListParams {
+    fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {
+        Some(match key {
+            "region_id" => &mut self.region_id,
+            "status" => &mut self.status,
+            "hostname" => &mut self.hostname,
+            "device_type" => &mut self.device_type,
+            "owner" => &mut self.owner,
+            "created_after" => &mut self.created_after,
+            "created_before" => &mut self.created_before,
+            _ => return None,
+        })
+    }
+
+    fn tags(&mut self) -> &mut BTreeMap<String, String> {
+        &mut self.extra
     }
 }

@@ -17,6 +17,7 @@ use crate::auth::{Allocate, Auth, Read, Release, Update};
 use crate::dto::{PageResponse, RegionResponse, created};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery, MaybeJson, region_id};
+use crate::routes::preferences::AbsorbsCriteria;
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

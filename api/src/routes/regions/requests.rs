@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
 use crate::extract::QueryParser;
+use crate::routes::preferences::AbsorbsCriteria;
 
 /// Allocate the lowest free `/24` of a country.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -200,26 +201,21 @@ pub(crate) struct PreviewParams {
     pub(crate) country: Option<String>,
 }
 
-impl RegionListParams {
-    /// Fills parameters not given explicitly from a saved filter's criteria; criteria this list
-    /// does not support are ignored.
-    pub(crate) fn absorb(&mut self, criteria: Vec<(String, String)>) {
-        for (key, value) in criteria {
-            if key.starts_with("tag.") {
-                self.extra.entry(key).or_insert(value);
-                continue;
-            }
-            let slot = match key.as_str() {
-                "country" => &mut self.country,
-                "continent" => &mut self.continent,
-                "status" => &mut self.status,
-                "owner" => &mut self.owner,
-                "name" => &mut self.name,
-                "created_after" => &mut self.created_after,
-                "created_before" => &mut self.created_before,
-                _ => continue,
-            };
-            slot.get_or_insert(value);
-        }
+impl AbsorbsCriteria for RegionListParams {
+    fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {
+        Some(match key {
+            "country" => &mut self.country,
+            "continent" => &mut self.continent,
+            "status" => &mut self.status,
+            "owner" => &mut self.owner,
+            "name" => &mut self.name,
+            "created_after" => &mut self.created_after,
+            "created_before" => &mut self.created_before,
+            _ => return None,
+        })
+    }
+
+    fn tags(&mut self) -> &mut BTreeMap<String, String> {
+        &mut self.extra
     }
 }
