@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::ids::{FilterId, UserId};
+pub use super::text::{FilterName, Theme};
 
 /// Most saved filters per user.
 pub const MAX_FILTERS: usize = 50;
@@ -30,35 +31,6 @@ pub const CRITERIA_KEYS: &[&str] = &[
     "created_after",
     "created_before",
 ];
-
-/// A filter name, 1..=100 characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FilterName(String);
-
-impl FilterName {
-    /// Parses a name.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let s = raw.trim();
-        let n = s.chars().count();
-        if n == 0 || n > 100 {
-            return Err(format!("must be 1 to 100 characters (got {n})"));
-        }
-        if s.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
-        }
-        Ok(Self(s.to_owned()))
-    }
-
-    /// Rebuilds a name read back from storage (trusted).
-    pub fn from_stored(raw: String) -> Self {
-        Self(raw)
-    }
-
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// Saved criteria: an object of string values with supported keys, at most 10 KB. The values'
 /// meaning is checked by the API (with the same parsers the lists use) before saving.
@@ -121,31 +93,6 @@ pub struct SavedFilter {
     pub criteria: FilterCriteria,
     /// Creation time.
     pub created_at: DateTime<Utc>,
-}
-
-/// A theme name, 1..=50 characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Theme(String);
-
-impl Theme {
-    /// Parses a theme name.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let s = raw.trim();
-        if s.is_empty() || s.chars().count() > 50 || s.chars().any(char::is_control) {
-            return Err("must be 1 to 50 characters without control characters".into());
-        }
-        Ok(Self(s.to_owned()))
-    }
-
-    /// Rebuilds a theme read back from storage (trusted).
-    pub fn from_stored(raw: String) -> Self {
-        Self(raw)
-    }
-
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// A user's preferences.

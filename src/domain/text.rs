@@ -125,6 +125,14 @@ bounded_text!(
     Reason, 5, 500, multiline = true
 );
 bounded_text!(
+    /// The name of a saved filter, 1..=100 characters.
+    FilterName, 1, 100, multiline = false
+);
+bounded_text!(
+    /// A UI theme name, 1..=50 characters.
+    Theme, 1, 50, multiline = false
+);
+bounded_text!(
     /// Why an address is reserved, 1..=500 characters.
     ReservationReason, 1, 500, multiline = true
 );
