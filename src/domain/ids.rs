@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::Mutex;
 
+pub use super::text::Username;
 use serde::{Deserialize, Serialize};
 
 /// One process-wide monotonic generator: ids made in the same millisecond still sort in the
@@ -119,39 +120,6 @@ impl UserId {
 }
 
 impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// The caller's username (the token's `username`): 1..=100 characters, no control characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Username(String);
-
-impl Username {
-    /// Parses a username.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.chars().count() > 100 || trimmed.chars().any(char::is_control) {
-            Err("must be 1 to 100 characters without control characters".into())
-        } else {
-            Ok(Self(trimmed.to_owned()))
-        }
-    }
-
-    /// Rebuilds a username read back from storage (trusted).
-    pub fn from_stored(raw: String) -> Self {
-        Self(raw)
-    }
-
-    /// The name as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Username {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }

@@ -125,6 +125,10 @@ bounded_text!(
     Reason, 5, 500, multiline = true
 );
 bounded_text!(
+    /// The caller's username (the token's `username`), 1..=100 characters.
+    Username, 1, 100, multiline = false
+);
+bounded_text!(
     /// The name of a saved filter, 1..=100 characters.
     FilterName, 1, 100, multiline = false
 );
