@@ -6,7 +6,7 @@ mod schema;
 mod seed;
 
 pub use schema::{
-    CORE_COLLECTIONS, CollectionSpec, IndexSpec, PREFERENCE_COLLECTIONS, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS,
+    CORE_COLLECTIONS, CollectionSpec, DELIVERY_RETENTION_SECS, IndexSpec, JOB_PLATFORM_COLLECTIONS, PREFERENCE_COLLECTIONS, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS,
 };
 pub use seed::{COUNTRY_SEED, CountrySeed};
 
@@ -60,6 +60,14 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite_up: include_str!("../sqlite/0004_preferences.up.sql"),
         sqlite_down: include_str!("../sqlite/0004_preferences.down.sql"),
         collections: PREFERENCE_COLLECTIONS,
+    },
+    Migration {
+        version: 5,
+        name: "job_platform",
+        description: "Event outbox, webhooks and their deliveries, and cron tick claims",
+        sqlite_up: include_str!("../sqlite/0005_job_platform.up.sql"),
+        sqlite_down: include_str!("../sqlite/0005_job_platform.down.sql"),
+        collections: JOB_PLATFORM_COLLECTIONS,
     },
 ];
 

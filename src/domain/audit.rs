@@ -36,6 +36,8 @@ pub enum AuditAction {
     Convert,
     /// A share link was revoked.
     Revoke,
+    /// A reservation or share link passed its expiry (recorded by the expiry jobs).
+    Expire,
 }
 
 impl AuditAction {
@@ -51,6 +53,7 @@ impl AuditAction {
         Self::Cancel,
         Self::Convert,
         Self::Revoke,
+        Self::Expire,
     ];
 
     /// Wire name.
@@ -66,6 +69,7 @@ impl AuditAction {
             Self::Cancel => "cancel",
             Self::Convert => "convert",
             Self::Revoke => "revoke",
+            Self::Expire => "expire",
         }
     }
 

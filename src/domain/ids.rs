@@ -93,6 +93,18 @@ ulid_id!(
     /// Identifies a saved filter.
     FilterId
 );
+ulid_id!(
+    /// Identifies a domain event (the outbox record and the `event_id` receivers see).
+    EventId
+);
+ulid_id!(
+    /// Identifies a webhook subscription.
+    WebhookId
+);
+ulid_id!(
+    /// Identifies one delivery of one event to one webhook (stable across its retries).
+    DeliveryId
+);
 
 /// The caller's user id (the token's `sub`): 1..=128 visible characters, no whitespace.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

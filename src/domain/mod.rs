@@ -5,6 +5,7 @@ pub mod address;
 pub mod audit;
 pub mod comment;
 pub mod country;
+pub mod event;
 pub mod host;
 pub mod ids;
 pub mod paging;
@@ -17,13 +18,17 @@ pub mod slots;
 pub mod status;
 pub mod tags;
 pub mod text;
+pub mod webhook;
 
 pub use address::{Cidr, OctetRange, TenAddress};
 pub use audit::{AuditAction, AuditEvent, AuditResource, FieldChange};
 pub use comment::{Comment, CommentTarget};
 pub use country::{Country, CountryCatalog, CountryCode};
+pub use event::{DomainEvent, EventType};
 pub use host::{Host, HostDetails, HostPatch, HostTemplate, NewHost};
-pub use ids::{AuditId, CommentId, FilterId, HostId, RegionId, ReservationId, ShareId, UserId, Username};
+pub use ids::{
+    AuditId, CommentId, DeliveryId, EventId, FilterId, HostId, RegionId, ReservationId, ShareId, UserId, Username, WebhookId,
+};
 pub use paging::{Page, PageRequest};
 pub use preferences::{FilterCriteria, FilterName, Preferences, PreferencesPatch, SavedFilter, Theme};
 pub use quota::{QuotaDefaults, QuotaPatch, QuotaUsage};
@@ -36,4 +41,8 @@ pub use tags::{TagFilter, Tags};
 pub use text::{
     Application, CommentText, CostCenter, Description, Hostname, HostnamePrefix, Notes, OsType, OwnerLabel, Purpose,
     Reason, RegionName, ReservationReason, SearchText,
+};
+pub use webhook::{
+    AttemptRecorded, Delivery, DeliveryAttempt, DeliveryState, Webhook, WebhookEvents, WebhookPatch, WebhookSecret,
+    WebhookUrl,
 };

@@ -10,6 +10,7 @@ pub mod filters;
 pub mod migrations;
 pub mod mongo;
 mod outcomes;
+pub mod platform;
 mod repair;
 pub mod sqlite;
 
@@ -19,6 +20,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 
+pub use platform::{
+    AttemptOutcome, DispatchReport, ExpiryStore, OutboxStore, RunOutcome, ScheduleRun, ScheduleStore, WebhookStore,
+};
 pub use filters::{AuditFilter, HostFilter, RegionFilter, ReservationFilter, SearchFilter, SearchHit, TimeRange};
 
 use crate::auth::Actor;
@@ -315,6 +319,10 @@ pub trait Store:
     + ReservationStore
     + ShareStore
     + PreferencesStore
+    + OutboxStore
+    + WebhookStore
+    + ScheduleStore
+    + ExpiryStore
 {
     /// Short backend name for health output, e.g. `sqlite`.
     fn backend(&self) -> &'static str;

@@ -14,6 +14,7 @@ mod errors;
 mod filters;
 mod hosts;
 pub mod migrate;
+mod platform;
 mod preferences;
 mod quotas;
 mod regions;

@@ -1,0 +1,402 @@
+//! Webhooks: a user's subscription of a URL to event types, and the deliveries of events to it
+//! (one delivery per event and webhook, with every attempt logged).
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use rand::distr::Alphanumeric;
+
+use super::event::EventType;
+use super::ids::{DeliveryId, EventId, UserId, WebhookId};
+use super::text::Description;
+
+/// Where a webhook posts: an absolute `http`/`https` URL of at most 500 characters, with a
+/// host and no credentials. (Whether its host resolves to a public address is checked at
+/// creation and again at every delivery, since DNS answers change.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookUrl(url::Url);
+
+impl WebhookUrl {
+    /// Parses a URL given by a client.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err("must not be empty".into());
+        }
+        if raw.chars().count() > 500 {
+            return Err(format!("must be at most 500 characters (got {})", raw.chars().count()));
+        }
+        let url = url::Url::parse(raw).map_err(|e| format!("must be an absolute http(s) URL ({e})"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("must start with http:// or https://".into());
+        }
+        if url.host().is_none() {
+            return Err("must name a host".into());
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("must not carry credentials (user:password@); authenticate with the signature".into());
+        }
+        Ok(Self(url))
+    }
+
+    /// Rebuilds a URL read back from storage (trusted).
+    pub fn from_stored(raw: &str) -> Option<Self> {
+        url::Url::parse(raw).ok().map(Self)
+    }
+
+    /// The URL as text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The host and port to resolve.
+    pub fn host_port(&self) -> (String, u16) {
+        let host = match self.0.host() {
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            Some(h) => h.to_string(),
+            None => String::new(),
+        };
+        (host, self.0.port_or_known_default().unwrap_or(80))
+    }
+}
+
+/// True for addresses a webhook must not reach unless private targets are allowed: loopback,
+/// private, link-local (cloud metadata lives at 169.254.169.254), shared (CGNAT),
+/// unspecified, broadcast, multicast, documentation and unique-local ranges.
+pub fn is_non_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || o[0] >= 240
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_non_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && v6.segments()[1] == 0x0db8
+        }
+    }
+}
+
+/// The event types of a subscription: 1 to 10 distinct ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEvents(Vec<EventType>);
+
+impl WebhookEvents {
+    /// Most event types one webhook can subscribe to.
+    pub const MAX: usize = 10;
+
+    /// Parses the names a client gave (duplicates collapse; `host.retired` means `host.released`).
+    pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, String> {
+        let mut events = Vec::new();
+        for name in raw {
+            let e = EventType::parse_subscribable(name.as_ref())?;
+            if !events.contains(&e) {
+                events.push(e);
+            }
+        }
+        if events.is_empty() {
+            return Err("must list at least one event".into());
+        }
+        if events.len() > Self::MAX {
+            return Err(format!("must list at most {} events (got {})", Self::MAX, events.len()));
+        }
+        Ok(Self(events))
+    }
+
+    /// Rebuilds a list read back from storage (unknown names are skipped).
+    pub fn from_stored<S: AsRef<str>>(raw: &[S]) -> Self {
+        Self(raw.iter().filter_map(|s| EventType::from_stored(s.as_ref())).collect())
+    }
+
+    /// The event types.
+    pub fn as_slice(&self) -> &[EventType] {
+        &self.0
+    }
+
+    /// Wire names.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.0.iter().map(|e| e.as_str()).collect()
+    }
+
+    /// True when events of `t` go to this webhook (`ping` always does).
+    pub fn includes(&self, t: EventType) -> bool {
+        t == EventType::Ping || self.0.contains(&t)
+    }
+}
+
+/// The signing secret of a webhook (shown to its owner once, at creation).
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookSecret(String);
+
+impl WebhookSecret {
+    /// A fresh secret: `whsec_` and 43 random alphanumerics (≈ 256 bits).
+    pub fn generate() -> Self {
+        let random: String = rand::rng().sample_iter(&Alphanumeric).take(43).map(char::from).collect();
+        Self(format!("whsec_{random}"))
+    }
+
+    /// Rebuilds a secret read back from storage (trusted).
+    pub fn from_stored(raw: String) -> Self {
+        Self(raw)
+    }
+
+    /// The secret (the HMAC key is its UTF-8 bytes).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret(..)")
+    }
+}
+
+/// A webhook subscription.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Webhook {
+    /// Identifier.
+    pub id: WebhookId,
+    /// Owner (only their events reach it).
+    pub user_id: UserId,
+    /// Target.
+    pub url: WebhookUrl,
+    /// Signing secret.
+    pub secret: WebhookSecret,
+    /// Subscribed event types.
+    pub events: WebhookEvents,
+    /// Free text.
+    pub description: Option<Description>,
+    /// Inactive webhooks get no deliveries.
+    pub is_active: bool,
+    /// Consecutive failed deliveries (reset by a success or by re-enabling).
+    pub failure_count: u32,
+    /// Last successful delivery.
+    pub last_delivery_at: Option<DateTime<Utc>>,
+    /// Why it was disabled automatically, if it was.
+    pub disabled_reason: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Webhook {
+    /// A new active webhook with a fresh secret.
+    pub fn new(
+        user_id: UserId,
+        url: WebhookUrl,
+        events: WebhookEvents,
+        description: Option<Description>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: WebhookId::generate(),
+            user_id,
+            url,
+            secret: WebhookSecret::generate(),
+            events,
+            description,
+            is_active: true,
+            failure_count: 0,
+            last_delivery_at: None,
+            disabled_reason: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// A change to a webhook (`None` = leave as is).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WebhookPatch {
+    /// Enable (which resets the failure count) or disable.
+    pub is_active: Option<bool>,
+    /// New subscription.
+    pub events: Option<WebhookEvents>,
+    /// New description (`Some(None)` clears it).
+    pub description: Option<Option<Description>>,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryState {
+    /// Waiting for its first attempt or for a retry.
+    Pending,
+    /// A receiver answered 2xx.
+    Succeeded,
+    /// Every attempt failed; it can be retried by hand.
+    Dead,
+}
+
+impl DeliveryState {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Succeeded => "succeeded",
+            Self::Dead => "dead",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn from_stored(raw: &str) -> Option<Self> {
+        match raw {
+            "pending" => Some(Self::Pending),
+            "succeeded" => Some(Self::Succeeded),
+            "dead" => Some(Self::Dead),
+            _ => None,
+        }
+    }
+}
+
+/// One attempt to deliver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryAttempt {
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// HTTP status, when the receiver answered.
+    pub status_code: Option<u16>,
+    /// Time to the answer (or to the failure).
+    pub response_time_ms: u64,
+    /// What went wrong (non-2xx status, timeout, refused target…).
+    pub error: Option<String>,
+    /// When the attempt was made.
+    pub attempted_at: DateTime<Utc>,
+    /// When the next attempt is due, if there will be one.
+    pub next_retry_at: Option<DateTime<Utc>>,
+}
+
+impl DeliveryAttempt {
+    /// True when the receiver answered 2xx.
+    pub fn succeeded(&self) -> bool {
+        self.status_code.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+/// One event on its way to one webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// Identifier (sent as `X-IPAM-Delivery`, the same on every attempt).
+    pub id: DeliveryId,
+    /// Target webhook.
+    pub webhook_id: WebhookId,
+    /// Owner of the webhook.
+    pub user_id: UserId,
+    /// The event delivered.
+    pub event_id: EventId,
+    /// Its type.
+    pub event_type: EventType,
+    /// The exact bytes posted and signed.
+    pub body: String,
+    /// Where it stands.
+    pub state: DeliveryState,
+    /// Every attempt so far, oldest first.
+    pub attempts: Vec<DeliveryAttempt>,
+    /// When the next attempt is due (pending deliveries).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When the event was committed (for the event→delivery latency).
+    pub event_at: DateTime<Utc>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Delivery {
+    /// A pending delivery of `body` (the event's serialised form) to `webhook`, due now.
+    pub fn new(webhook: &Webhook, event_id: &EventId, event_type: EventType, body: String, event_at: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        Self {
+            id: DeliveryId::generate(),
+            webhook_id: webhook.id.clone(),
+            user_id: webhook.user_id.clone(),
+            event_id: event_id.clone(),
+            event_type,
+            body,
+            state: DeliveryState::Pending,
+            attempts: vec![],
+            next_attempt_at: Some(now),
+            event_at,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The most recent attempt.
+    pub fn last_attempt(&self) -> Option<&DeliveryAttempt> {
+        self.attempts.last()
+    }
+}
+
+/// What recording an attempt did to the delivery and its webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptRecorded {
+    /// The delivery's state afterwards.
+    pub state: DeliveryState,
+    /// The webhook's consecutive-failure count afterwards.
+    pub failure_count: u32,
+    /// True when this attempt disabled the webhook.
+    pub webhook_disabled: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_urls_must_be_http_with_a_host_and_no_credentials() {
+        assert!(WebhookUrl::parse("https://hooks.example.com/ipam?x=1").is_ok());
+        assert!(WebhookUrl::parse("http://127.0.0.1:8080/h").is_ok());
+        for bad in ["", "ftp://x.example", "example.com/hook", "https://user:pw@x.example/", "http://"] {
+            assert!(WebhookUrl::parse(bad).is_err(), "{bad}");
+        }
+        let long = format!("https://x.example/{}", "a".repeat(490));
+        assert!(WebhookUrl::parse(&long).unwrap_err().contains("500"));
+    }
+
+    #[test]
+    fn private_and_metadata_addresses_are_not_public() {
+        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
+                   "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1"] {
+            assert!(is_non_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+            assert!(!is_non_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn subscriptions_hold_one_to_ten_distinct_events() {
+        assert_eq!(WebhookEvents::parse(&["host.allocated", "HOST.ALLOCATED"]).unwrap().as_slice().len(), 1);
+        assert!(WebhookEvents::parse::<&str>(&[]).is_err());
+        let all: Vec<&str> = EventType::SUBSCRIBABLE.iter().map(|e| e.as_str()).collect();
+        assert!(WebhookEvents::parse(&all).unwrap_err().contains("at most 10"));
+        assert!(WebhookEvents::parse(&["host.allocated"]).unwrap().includes(EventType::Ping));
+    }
+
+    #[test]
+    fn secrets_are_prefixed_and_random() {
+        let (a, b) = (WebhookSecret::generate(), WebhookSecret::generate());
+        assert!(a.expose().starts_with("whsec_") && a.expose().len() == 49);
+        assert_ne!(a, b);
+        assert_eq!(format!("{a:?}"), "WebhookSecret(..)");
+    }
+}
