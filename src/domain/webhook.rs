@@ -311,6 +311,9 @@ pub struct Delivery {
     pub state: DeliveryState,
     /// Every attempt so far, oldest first.
     pub attempts: Vec<DeliveryAttempt>,
+    /// How many of `attempts` came before the last manual retry (a retried dead delivery gets
+    /// a fresh round of attempts).
+    pub round_start: u32,
     /// When the next attempt is due (pending deliveries).
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// When the event was committed (for the event→delivery latency).
@@ -323,7 +326,14 @@ pub struct Delivery {
 
 impl Delivery {
     /// A pending delivery of `body` (the event's serialised form) to `webhook`, due now.
-    pub fn new(webhook: &Webhook, event_id: &EventId, event_type: EventType, body: String, event_at: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+    pub fn new(
+        webhook: &Webhook,
+        event_id: &EventId,
+        event_type: EventType,
+        body: String,
+        event_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Self {
         Self {
             id: DeliveryId::generate(),
             webhook_id: webhook.id.clone(),
@@ -333,11 +343,17 @@ impl Delivery {
             body,
             state: DeliveryState::Pending,
             attempts: vec![],
+            round_start: 0,
             next_attempt_at: Some(now),
             event_at,
             created_at: now,
             updated_at: now,
         }
+    }
+
+    /// Attempts made in the current round (since creation or the last manual retry).
+    pub fn attempts_this_round(&self) -> u32 {
+        u32::try_from(self.attempts.len()).unwrap_or(u32::MAX).saturating_sub(self.round_start)
     }
 
     /// The most recent attempt.
