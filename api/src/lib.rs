@@ -12,6 +12,8 @@ mod rate_limit;
 mod routes;
 mod startup;
 mod state;
+mod worker_endpoints;
 
 pub use startup::{Application, shutdown_signal};
 pub use state::AppState;
+pub use worker_endpoints::WorkerEndpoints;

@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         (name = "search", description = "Search across regions and hosts"),
         (name = "audit", description = "The audit trail"),
         (name = "quotas", description = "Quotas and their administration"),
+        (name = "webhooks", description = "Signed event deliveries to your URLs, with retries and a delivery log"),
         (name = "operations", description = "Health and monitoring"),
     )
 )]

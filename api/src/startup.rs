@@ -16,6 +16,7 @@ use ipam_core::auth::TokenKeys;
 use ipam_core::clock::{SharedClock, SystemClock};
 use ipam_core::configuration::{Settings, resolve_jwt_secret};
 use ipam_core::service::Ipam;
+use ipam_jobs::{JobQueue, Platform};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -33,6 +34,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    workers: bool,
 }
 
 impl Application {
@@ -44,6 +46,8 @@ impl Application {
     /// Builds the application with the given clock (tests control time with it).
     pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let store = ipam_core::storage::open(&settings).await?;
+        let queue = JobQueue::open(&settings).await?;
+        let platform = Arc::new(Platform::new(store.clone(), queue, clock.clone(), Arc::new(settings.clone()))?);
         let ipam = Ipam::new(store, clock, settings.quota_defaults()).await?;
         let tokens = TokenKeys::new(&resolve_jwt_secret(&settings)?);
         let listener = TcpListener::bind(settings.bind_addr)
@@ -57,9 +61,17 @@ impl Application {
             metrics: metrics::handle(),
             public_base_url: settings.public_base_url(port).into(),
             settings: Arc::new(settings),
+            platform,
         };
         let router = router(state.clone());
-        Ok(Self { listener, router, state })
+        Ok(Self { listener, router, state, workers: true })
+    }
+
+    /// Whether `run_until_stopped` also runs the workers and schedules in this process (the
+    /// default; `ipam serve --no-workers` turns it off for API-only nodes).
+    pub fn with_workers(mut self, workers: bool) -> Self {
+        self.workers = workers;
+        self
     }
 
     /// The port the API listens on.
@@ -82,8 +94,28 @@ impl Application {
                 limits.prune();
             }
         });
-        tracing::info!(port = self.port(), backend = self.state.ipam.store().backend(), "API listening");
-        let result = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+        tracing::info!(
+            port = self.port(),
+            backend = self.state.ipam.store().backend(),
+            queue = self.state.platform.queue().backend_name(),
+            workers = self.workers,
+            "API listening"
+        );
+        // One signal for both the API and the workers.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let workers =
+            self.workers.then(|| ipam_jobs::start_workers(self.state.platform.clone(), wait(stopped.clone())));
+        let result = axum::serve(self.listener, self.router).with_graceful_shutdown(wait(stopped)).await;
+        if let Some(workers) = workers {
+            workers.wait().await;
+        }
         pruner.abort();
         result
     }
@@ -134,6 +166,7 @@ fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(from_fn_with_state(timeout, time_limit))
+        .layer(from_fn_with_state(state.clone(), kick_dispatch))
         .layer(from_fn(metrics::track))
         .layer(
             ServiceBuilder::new()
@@ -146,6 +179,17 @@ fn router(state: AppState) -> Router {
                 .layer(CatchPanicLayer::custom(panic_response)),
         )
         .with_state(state)
+}
+
+/// After a successful change, asks a worker to fan the change's events out now (the events
+/// themselves were stored with the change; the outbox relay covers a kick that is lost).
+async fn kick_dispatch(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let response = next.run(req).await;
+    if changes && response.status().is_success() {
+        state.platform.kick_dispatch().await;
+    }
+    response
 }
 
 /// Runs the request in its own task and stops waiting after `limit`. Because the work is a

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use ipam_core::auth::TokenKeys;
 use ipam_core::configuration::Settings;
 use ipam_core::service::Ipam;
+use ipam_jobs::Platform;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::rate_limit::RateLimits;
@@ -24,4 +25,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Base of absolute links handed out.
     pub public_base_url: Arc<str>,
+    /// The job platform (queue, schedules); the API enqueues through it.
+    pub platform: Arc<Platform>,
 }

@@ -114,6 +114,15 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The platform itself, as the author of what scheduled jobs record (expiries).
+    pub fn system() -> Self {
+        Self {
+            user_id: UserId::from_stored("system".into()),
+            username: Username::from_stored("system".into()),
+            permissions: Permissions::of(&[Permission::Admin]),
+        }
+    }
+
     /// True when the caller holds `p`.
     pub fn can(&self, p: Permission) -> bool {
         self.permissions.allows(p)

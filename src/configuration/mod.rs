@@ -88,6 +88,45 @@ pub struct Settings {
     pub auto_migrate: bool,
     /// Size of the database connection pool.
     pub database_max_connections: u32,
+    /// Prefix of every queue name and Redis key, so deployments (and test runs) sharing one
+    /// Redis never see each other's jobs.
+    pub queue_prefix: String,
+    /// Where `ipam worker` serves `/health` and `/metrics`.
+    pub worker_addr: SocketAddr,
+    /// Jobs one worker process runs at once, per queue.
+    pub worker_concurrency: u32,
+    /// How often an idle worker looks for new jobs, in milliseconds.
+    pub worker_poll_ms: u64,
+    /// Worker heartbeat in seconds; a worker silent for three heartbeats is presumed dead and
+    /// its jobs go back to the queue.
+    pub worker_heartbeat_secs: u64,
+    /// Attempts of a failing job (scheduled sweeps, event dispatch) before it is dead.
+    pub job_max_attempts: u32,
+    /// First retry delay of a failing job, in milliseconds (doubling each time, with jitter).
+    pub job_backoff_base_ms: u64,
+    /// Cron expression (with seconds) of the reservation expiry sweep.
+    pub schedule_reservation_expiry: String,
+    /// Cron expression of the share expiry sweep.
+    pub schedule_share_expiry: String,
+    /// Cron expression of the notification cleanup.
+    pub schedule_notification_cleanup: String,
+    /// Cron expression of the webhook delivery-log pruning.
+    pub schedule_delivery_pruning: String,
+    /// Cron expression of the outbox relay (re-dispatches events and re-queues deliveries
+    /// whose job was lost).
+    pub schedule_outbox_relay: String,
+    /// Attempts per webhook delivery before it is dead.
+    pub webhook_max_attempts: u32,
+    /// First webhook retry delay in milliseconds (then ×2 per attempt, with jitter).
+    pub webhook_backoff_base_ms: u64,
+    /// Time a receiver has to answer, in milliseconds.
+    pub webhook_timeout_ms: u64,
+    /// Consecutive dead deliveries that disable a webhook.
+    pub webhook_disable_after_failures: u32,
+    /// Allow webhook targets on loopback, private, link-local or metadata addresses.
+    pub webhook_allow_private_targets: bool,
+    /// Webhooks one user may hold.
+    pub webhook_max_per_user: u32,
 }
 
 impl Default for Settings {
@@ -116,6 +155,24 @@ impl Default for Settings {
             shutdown_timeout_secs: 30,
             auto_migrate: true,
             database_max_connections: 8,
+            queue_prefix: "ipam".into(),
+            worker_addr: SocketAddr::from(([0, 0, 0, 0], 9091)),
+            worker_concurrency: 4,
+            worker_poll_ms: 200,
+            worker_heartbeat_secs: 5,
+            job_max_attempts: 5,
+            job_backoff_base_ms: 1_000,
+            schedule_reservation_expiry: "0 0 * * * *".into(),
+            schedule_share_expiry: "0 5 * * * *".into(),
+            schedule_notification_cleanup: "0 30 3 * * *".into(),
+            schedule_delivery_pruning: "0 45 3 * * *".into(),
+            schedule_outbox_relay: "*/30 * * * * *".into(),
+            webhook_max_attempts: 5,
+            webhook_backoff_base_ms: 2_000,
+            webhook_timeout_ms: 10_000,
+            webhook_disable_after_failures: 10,
+            webhook_allow_private_targets: false,
+            webhook_max_per_user: 25,
         }
     }
 }
@@ -165,6 +222,20 @@ impl Settings {
         }
         anyhow::ensure!(self.max_body_bytes >= 1024, "IPAM_MAX_BODY_BYTES must be at least 1024");
         anyhow::ensure!(self.database_max_connections >= 1, "IPAM_DATABASE_MAX_CONNECTIONS must be at least 1");
+        anyhow::ensure!(
+            !self.queue_prefix.is_empty()
+                && self.queue_prefix.chars().all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c)),
+            "IPAM_QUEUE_PREFIX must be letters, digits and - _ : . only"
+        );
+        anyhow::ensure!((1..=256).contains(&self.worker_concurrency), "IPAM_WORKER_CONCURRENCY must be 1 to 256");
+        anyhow::ensure!((1..=100).contains(&self.job_max_attempts), "IPAM_JOB_MAX_ATTEMPTS must be 1 to 100");
+        anyhow::ensure!((1..=100).contains(&self.webhook_max_attempts), "IPAM_WEBHOOK_MAX_ATTEMPTS must be 1 to 100");
+        anyhow::ensure!(self.webhook_timeout_ms >= 100, "IPAM_WEBHOOK_TIMEOUT_MS must be at least 100");
+        anyhow::ensure!(
+            self.webhook_disable_after_failures >= 1,
+            "IPAM_WEBHOOK_DISABLE_AFTER_FAILURES must be at least 1"
+        );
+        anyhow::ensure!(self.worker_heartbeat_secs >= 1, "IPAM_WORKER_HEARTBEAT_SECS must be at least 1");
         Ok(())
     }
 

@@ -8,7 +8,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
 use super::audit::{AuditAction, AuditEvent, AuditResource};
+use super::country::Country;
 use super::ids::{EventId, UserId};
+use super::region::Region;
+
+/// Allocatable hosts in a region (`.1` to `.254`).
+const HOSTS_PER_REGION: u32 = 254;
 
 /// The kinds of event a webhook can subscribe to (plus `ping`, sent by the test endpoint).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -197,6 +202,33 @@ impl DomainEvent {
             "threshold": threshold,
         });
         Some(Self { id: EventId::generate(), event_type, user_id: user.clone(), occurred_at: at, data })
+    }
+
+    /// The capacity event of a region whose allocated hosts went from `before` to `after`.
+    pub fn region_capacity(region: &Region, before: u32, after: u32, at: DateTime<Utc>) -> Option<Self> {
+        let mut resource = Map::new();
+        resource.insert("kind".into(), json!("region"));
+        resource.insert("region_id".into(), json!(region.id));
+        resource.insert("region_name".into(), json!(region.name));
+        resource.insert("cidr".into(), json!(region.cidr()));
+        let usage = (u64::from(before), u64::from(after), u64::from(HOSTS_PER_REGION));
+        Self::capacity_crossing(&region.user_id, resource, usage, at)
+    }
+
+    /// The capacity event of a country in which `user`'s regions went from `before` to `after`.
+    pub fn country_capacity(
+        user: &UserId,
+        country: &Country,
+        before: u32,
+        after: u32,
+        at: DateTime<Utc>,
+    ) -> Option<Self> {
+        let mut resource = Map::new();
+        resource.insert("kind".into(), json!("country"));
+        resource.insert("country_code".into(), json!(country.code));
+        resource.insert("country".into(), json!(country.name));
+        let usage = (u64::from(before), u64::from(after), u64::from(country.x_count()) * 256);
+        Self::capacity_crossing(user, resource, usage, at)
     }
 
     /// The test event a webhook's owner sends to it.

@@ -27,7 +27,8 @@ pub use country::{Country, CountryCatalog, CountryCode};
 pub use event::{DomainEvent, EventType};
 pub use host::{Host, HostDetails, HostPatch, HostTemplate, NewHost};
 pub use ids::{
-    AuditId, CommentId, DeliveryId, EventId, FilterId, HostId, RegionId, ReservationId, ShareId, UserId, Username, WebhookId,
+    AuditId, CommentId, DeliveryId, EventId, FilterId, HostId, RegionId, ReservationId, ShareId, UserId, Username,
+    WebhookId,
 };
 pub use paging::{Page, PageRequest};
 pub use preferences::{FilterCriteria, FilterName, Preferences, PreferencesPatch, SavedFilter, Theme};

@@ -13,6 +13,7 @@ mod regions;
 mod reservations;
 mod search;
 mod shares;
+mod webhooks;
 
 use std::sync::Arc;
 

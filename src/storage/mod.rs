@@ -20,10 +20,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 
+pub use filters::{AuditFilter, HostFilter, RegionFilter, ReservationFilter, SearchFilter, SearchHit, TimeRange};
 pub use platform::{
     AttemptOutcome, DispatchReport, ExpiryStore, OutboxStore, RunOutcome, ScheduleRun, ScheduleStore, WebhookStore,
 };
-pub use filters::{AuditFilter, HostFilter, RegionFilter, ReservationFilter, SearchFilter, SearchHit, TimeRange};
 
 use crate::auth::Actor;
 use crate::configuration::Settings;

@@ -8,8 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    AttemptRecorded, Delivery, DeliveryAttempt, DeliveryId, Page, PageRequest, UserId, Webhook, WebhookId,
-    WebhookPatch,
+    AttemptRecorded, Delivery, DeliveryAttempt, DeliveryId, Page, PageRequest, UserId, Webhook, WebhookId, WebhookPatch,
 };
 use crate::error::Result;
 

@@ -5,6 +5,8 @@ use std::time::Instant;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use ipam_jobs::Platform;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -35,6 +37,27 @@ pub(crate) struct Check {
 pub(crate) struct Checks {
     /// The database.
     database: Check,
+    /// The job queue.
+    queue: Check,
+    /// The cache (in-process until a shared cache is configured).
+    cache: Check,
+}
+
+/// One cron schedule.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct BackgroundTask {
+    /// Schedule name.
+    name: &'static str,
+    /// Cron expression (seconds first).
+    schedule: String,
+    /// The last tick that was claimed.
+    last_run: Option<DateTime<Utc>>,
+    /// `succeeded`, `failed` (being retried), `dead`, or `running`.
+    last_outcome: Option<&'static str>,
+    /// What the last run did, or why it failed.
+    last_detail: Option<String>,
+    /// The next tick.
+    next_run: Option<DateTime<Utc>>,
 }
 
 /// Overall health.
@@ -46,31 +69,75 @@ pub(crate) struct HealthResponse {
     version: &'static str,
     /// Per dependency.
     checks: Checks,
+    /// Every schedule with its last and next run.
+    background_tasks: Vec<BackgroundTask>,
+    /// Jobs waiting per queue.
+    queue_depth: std::collections::BTreeMap<String, u64>,
 }
 
 /// Checks the service's dependencies (no authentication). 503 when one fails.
 #[utoipa::path(get, path = "/health", tag = "operations",
     responses((status = 200, body = HealthResponse), (status = 503, body = HealthResponse)))]
 async fn health(State(s): State<AppState>) -> (StatusCode, Json<HealthResponse>) {
-    let started = Instant::now();
-    let ping = s.ipam.store().ping().await;
-    if let Err(e) = &ping {
-        tracing::error!(error = %e, "health: database check failed");
+    let (status, report) = report(&s.platform).await;
+    (status, Json(report))
+}
+
+fn check<E: std::fmt::Display>(
+    backend: &'static str,
+    started: Instant,
+    result: &Result<(), E>,
+    problem: &'static str,
+) -> Check {
+    if let Err(e) = result {
+        tracing::error!(error = %e, backend, "health: {problem}");
     }
-    let database = Check {
-        status: if ping.is_ok() { "ok" } else { "error" },
-        backend: s.ipam.store().backend(),
+    Check {
+        status: if result.is_ok() { "ok" } else { "error" },
+        backend,
         latency_ms: (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
-        error: ping.is_err().then_some("database did not answer"),
-    };
-    let healthy = ping.is_ok();
+        error: result.is_err().then_some(problem),
+    }
+}
+
+/// The health report of the API and of `ipam worker` (same shape on both).
+pub(crate) async fn report(platform: &Platform) -> (StatusCode, HealthResponse) {
+    let started = Instant::now();
+    let db = platform.store().ping().await;
+    let database = check(platform.store().backend(), started, &db, "database did not answer");
+    let started = Instant::now();
+    let q = platform.queue().ping().await;
+    let queue = check(platform.queue().backend_name(), started, &q, "job queue did not answer");
+    let cache = Check { status: "ok", backend: "in_process", latency_ms: 0.0, error: None };
+    let runs = platform.store().latest_ticks().await.unwrap_or_default();
+    let now = platform.now();
+    let background_tasks = platform
+        .schedules()
+        .iter()
+        .map(|sc| {
+            let last = runs.iter().find(|r| r.schedule == sc.name.as_str());
+            BackgroundTask {
+                name: sc.name.as_str(),
+                schedule: sc.expression.clone(),
+                last_run: last.map(|r| r.tick_at),
+                last_outcome: last.map(|r| r.outcome.map_or("running", |o| o.as_str())),
+                last_detail: last.and_then(|r| r.detail.clone()),
+                next_run: sc.next_after(now),
+            }
+        })
+        .collect();
+    let queue_depth = platform.queue().depth().await.unwrap_or_default();
+    for (name, depth) in &queue_depth {
+        ipam_jobs::metrics::queue_depth(name, *depth);
+    }
+    let healthy = db.is_ok() && q.is_ok();
     let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (
-        status,
-        Json(HealthResponse {
-            status: if healthy { "healthy" } else { "unhealthy" },
-            version: env!("CARGO_PKG_VERSION"),
-            checks: Checks { database },
-        }),
-    )
+    let report = HealthResponse {
+        status: if healthy { "healthy" } else { "unhealthy" },
+        version: env!("CARGO_PKG_VERSION"),
+        checks: Checks { database, queue, cache },
+        background_tasks,
+        queue_depth: queue_depth.into_iter().collect(),
+    };
+    (status, report)
 }

@@ -12,6 +12,9 @@ mod regions;
 mod reservations;
 mod search;
 mod shares;
+mod webhooks;
+
+pub(crate) use health::report as health_report;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -41,6 +44,7 @@ pub(crate) fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(reservations::router())
         .merge(shares::router())
         .merge(preferences::router())
+        .merge(webhooks::router())
         .route_layer(guarded(Policy::Standard));
     let public = shares::public_router().route_layer(from_fn_with_state(state.clone(), shares::public_limit));
     OpenApiRouter::with_openapi(ApiDoc::openapi())

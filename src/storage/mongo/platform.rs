@@ -8,8 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::MongoStore;
 use crate::domain::{
-    AttemptRecorded, Delivery, DeliveryAttempt, DeliveryId, Page, PageRequest, UserId, Webhook, WebhookId,
-    WebhookPatch,
+    AttemptRecorded, Delivery, DeliveryAttempt, DeliveryId, Page, PageRequest, UserId, Webhook, WebhookId, WebhookPatch,
 };
 use crate::error::{IpamError, Result};
 use crate::storage::{

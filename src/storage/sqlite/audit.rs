@@ -6,15 +6,17 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use super::SqliteStore;
 use super::errors::db;
 use super::filters::{push_audit_where, push_page, total};
+use super::outbox::insert_event;
 use super::rows::{AuditRow, ts};
-use crate::domain::{AuditEvent, AuditId, Page, PageRequest, UserId};
+use crate::domain::{AuditEvent, AuditId, DomainEvent, Page, PageRequest, UserId};
 use crate::error::Result;
 use crate::storage::{AuditFilter, AuditStore};
 
 const AUDIT_COLUMNS: &str = "audit_id, user_id, actor_id, actor_username, action_type, resource_type, resource_id, \
      ip_address, cidr, x_octet, y_octet, z_octet, snapshot, changes, reason, metadata, timestamp";
 
-/// Appends an event (inside the caller's transaction).
+/// Appends an event (inside the caller's transaction), with the domain event it stands for, if
+/// any, in the outbox: the change, its audit record and its event commit together or not at all.
 pub(super) async fn insert_audit(conn: &mut SqliteConnection, e: &AuditEvent) -> Result<()> {
     let changes = serde_json::to_string(&e.changes).map_err(crate::error::IpamError::internal)?;
     sqlx::query(
@@ -39,9 +41,12 @@ pub(super) async fn insert_audit(conn: &mut SqliteConnection, e: &AuditEvent) ->
     .bind(&e.reason)
     .bind(e.metadata.to_string())
     .bind(ts(e.timestamp))
-    .execute(conn)
+    .execute(&mut *conn)
     .await
     .map_err(db)?;
+    if let Some(event) = DomainEvent::from_audit(e) {
+        insert_event(conn, &event).await?;
+    }
     Ok(())
 }
 

@@ -15,6 +15,8 @@ pub(super) enum Unique {
     HostAddress,
     /// `(user_id, region_id, hostname)` of a host.
     Hostname,
+    /// `(schedule, tick_at)` of a cron tick claim.
+    ScheduleTick,
 }
 
 /// Which domain unique constraint `e` violated, if any.
@@ -33,6 +35,8 @@ pub(super) fn unique_violation(e: &sqlx::Error) -> Option<Unique> {
         Some(Unique::Hostname)
     } else if msg.contains("ipam_hosts.z_octet") {
         Some(Unique::HostAddress)
+    } else if msg.contains("ipam_schedule_runs.tick_at") {
+        Some(Unique::ScheduleTick)
     } else {
         None
     }
@@ -61,6 +65,6 @@ pub(super) fn write(e: sqlx::Error) -> IpamError {
             "the address was taken by a concurrent request; retry",
             json!({}),
         ),
-        None => db(e),
+        Some(Unique::ScheduleTick) | None => db(e),
     }
 }

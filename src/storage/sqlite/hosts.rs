@@ -10,14 +10,15 @@ use super::SqliteStore;
 use super::audit::insert_audit;
 use super::errors::{Unique, db, unique_violation, write};
 use super::filters::{push_host_where, push_page, total};
+use super::outbox::insert_event;
 use super::quotas;
 use super::regions::{MAX_REPAIRS, fetch_region};
 use super::reservations;
 use super::rows::{HostRow, host_columns, tags_text, ts};
 use crate::auth::Actor;
 use crate::domain::{
-    AuditAction, AuditEvent, Host, HostId, HostPatch, HostTemplate, Hostname, OwnerLabel, Page, PageRequest, Reason,
-    Region, RegionId, RegionStatus, ReservationKind, SlotMap, TenAddress, UserId,
+    AuditAction, AuditEvent, DomainEvent, Host, HostId, HostPatch, HostTemplate, Hostname, OwnerLabel, Page,
+    PageRequest, Reason, Region, RegionId, RegionStatus, ReservationKind, SlotMap, TenAddress, UserId,
 };
 use crate::error::{IpamError, Result};
 use crate::storage::outcomes::{
@@ -199,6 +200,7 @@ impl HostStore for SqliteStore {
             HostNames::Batch { prefix, count } => batch_names(&mut tx, user, &region.id, prefix, count).await?,
         };
         let owner = req.owner.cloned().unwrap_or_else(|| OwnerLabel::from_stored(actor.username.to_string()));
+        let used_before = zmap.count();
         let mut hosts = Vec::with_capacity(names.len());
         let mut repairs = 0;
         for hostname in names {
@@ -231,6 +233,9 @@ impl HostStore for SqliteStore {
         quotas::bump(&mut tx, user, 0, i64::try_from(hosts.len()).unwrap_or(i64::MAX), req.now).await?;
         for h in &hosts {
             insert_audit(&mut tx, &AuditEvent::host(AuditAction::Create, h, actor, None, vec![], req.now)).await?;
+        }
+        if let Some(event) = DomainEvent::region_capacity(&region, used_before, zmap.count(), req.now) {
+            insert_event(&mut tx, &event).await?;
         }
         if let (Some(r), Some(h)) = (&reservation, hosts.first()) {
             reservations::mark_converted(&mut tx, actor, r, h.id.as_str(), req.now).await?;

@@ -11,14 +11,15 @@ use super::audit::insert_audit;
 use super::errors::{Unique, db, unique_violation, write};
 use super::filters::{push_page, push_region_where, total};
 use super::hosts::hosts_of_region;
+use super::outbox::insert_event;
 use super::quotas;
 use super::reservations;
 use super::rows::{RegionRow, region_columns, slots, tags_text, ts};
 use crate::auth::Actor;
 use crate::domain::slots::first_free_block;
 use crate::domain::{
-    AuditAction, AuditEvent, Country, Page, PageRequest, Reason, Region, RegionId, RegionPatch, ReservationKind,
-    SlotMap, UserId,
+    AuditAction, AuditEvent, Country, DomainEvent, Page, PageRequest, Reason, Region, RegionId, RegionPatch,
+    ReservationKind, SlotMap, UserId,
 };
 use crate::error::{IpamError, Result};
 use crate::storage::outcomes::{already_allocated, country_full, duplicate_region_name, region_has_hosts};
@@ -191,6 +192,10 @@ impl RegionStore for SqliteStore {
                     quotas::bump(&mut tx, user, 1, 0, req.now).await?;
                     let event = AuditEvent::region(AuditAction::Create, &region, actor, None, vec![], req.now);
                     insert_audit(&mut tx, &event).await?;
+                    let before: u32 = used.values().map(SlotMap::count).sum();
+                    if let Some(event) = DomainEvent::country_capacity(user, c, before, before + 1, req.now) {
+                        insert_event(&mut tx, &event).await?;
+                    }
                     if let Some(r) = &reservation {
                         reservations::mark_converted(&mut tx, actor, r, region.id.as_str(), req.now).await?;
                     }

@@ -132,6 +132,34 @@ async fn fetch(conn: &mut SqliteConnection, user: &UserId, id: &ReservationId) -
 
 /// The caller's reservation `id`, checked to be an active reservation of `kind` that a
 /// conversion may consume.
+/// Marks up to `limit` overdue active reservations expired, each with its audit record (and so
+/// its `reservation.expired` event), inside the caller's transaction.
+pub(super) async fn expire_overdue(conn: &mut SqliteConnection, now: DateTime<Utc>, limit: u32) -> Result<u64> {
+    let rows: Vec<ReservationRow> = sqlx::query_as(concat!(
+        "UPDATE ipam_reservations SET status = 'expired', updated_at = ?1
+         WHERE reservation_id IN (SELECT reservation_id FROM ipam_reservations
+                                  WHERE status = 'active' AND expires_at IS NOT NULL AND expires_at <= ?1
+                                  ORDER BY expires_at LIMIT ?2)
+         RETURNING ",
+        reservation_columns!()
+    ))
+    .bind(ts(now))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    let system = Actor::system();
+    let n = rows.len();
+    for row in rows {
+        let mut r = Reservation::try_from(row)?;
+        // The snapshot shows the reservation as it was when it lapsed.
+        r.status = ReservationStatus::Active;
+        let reason = Some("Reservation expired automatically".to_owned());
+        insert_audit(&mut *conn, &AuditEvent::reservation(AuditAction::Expire, &r, &system, reason, now)).await?;
+    }
+    Ok(u64::try_from(n).unwrap_or(u64::MAX))
+}
+
 pub(super) async fn convertible(
     conn: &mut SqliteConnection,
     user: &UserId,

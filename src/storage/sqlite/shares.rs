@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
 
 use super::SqliteStore;
 use super::audit::insert_audit;
@@ -57,6 +58,31 @@ impl TryFrom<ShareRow> for Share {
             is_active: r.is_active,
         })
     }
+}
+
+/// Marks up to `limit` overdue active shares inactive, each audited, inside the caller's
+/// transaction.
+pub(super) async fn expire_overdue(conn: &mut SqliteConnection, now: DateTime<Utc>, limit: u32) -> Result<u64> {
+    let rows: Vec<ShareRow> = sqlx::query_as(concat!(
+        "UPDATE ipam_shares SET is_active = 0, updated_at = ?1
+         WHERE share_id IN (SELECT share_id FROM ipam_shares WHERE is_active = 1 AND expires_at <= ?1
+                            ORDER BY expires_at LIMIT ?2)
+         RETURNING ",
+        share_columns!()
+    ))
+    .bind(ts(now))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    let system = Actor::system();
+    let n = rows.len();
+    for row in rows {
+        let mut share = Share::try_from(row)?;
+        share.is_active = true;
+        insert_audit(&mut *conn, &AuditEvent::share(AuditAction::Expire, &share, &system, now)).await?;
+    }
+    Ok(u64::try_from(n).unwrap_or(u64::MAX))
 }
 
 #[async_trait]

@@ -1,0 +1,21 @@
+//! Delivery-log pruning (daily): finished webhook deliveries older than 30 days, dispatched
+//! outbox events older than 7 days and schedule history older than 30 days are deleted.
+
+use chrono::Duration;
+
+use crate::platform::{JobResult, Platform};
+
+/// Days a finished delivery is kept (the seed's retention).
+pub const DELIVERY_RETENTION_DAYS: i64 = 30;
+/// Days a dispatched event is kept in the outbox.
+pub const EVENT_RETENTION_DAYS: i64 = 7;
+
+/// Prunes the logs.
+pub async fn run(platform: &Platform) -> JobResult {
+    let now = platform.now();
+    let store = platform.store();
+    let deliveries = store.prune_deliveries(now - Duration::days(DELIVERY_RETENTION_DAYS)).await?;
+    let events = store.prune_events(now - Duration::days(EVENT_RETENTION_DAYS)).await?;
+    let ticks = store.prune_ticks(now - Duration::days(DELIVERY_RETENTION_DAYS)).await?;
+    Ok(format!("{deliveries} deliveries, {events} events and {ticks} schedule runs pruned"))
+}

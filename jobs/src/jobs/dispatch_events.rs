@@ -1,0 +1,25 @@
+//! Event dispatch: fans undispatched outbox events out to one delivery per subscribed webhook
+//! and queues the deliveries.
+
+use crate::job::{Envelope, Job};
+use crate::platform::{JobResult, Platform};
+
+/// Events fanned out per unit of work.
+const BATCH: u32 = 100;
+
+/// Dispatches until the outbox is empty.
+pub async fn run(platform: &Platform) -> JobResult {
+    let (mut events, mut deliveries) = (0u64, 0usize);
+    loop {
+        let report = platform.store().dispatch_events(BATCH, platform.now()).await?;
+        for delivery_id in &report.deliveries {
+            platform.queue().push(Envelope::new(Job::DeliverWebhook { delivery_id: delivery_id.clone() })).await?;
+        }
+        events += report.events;
+        deliveries += report.deliveries.len();
+        if report.events < u64::from(BATCH) {
+            break;
+        }
+    }
+    Ok(format!("{events} events dispatched, {deliveries} deliveries queued"))
+}

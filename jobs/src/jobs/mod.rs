@@ -1,0 +1,26 @@
+//! The jobs, one file each: plain async functions over the [`Platform`], returning a summary.
+
+pub mod deliver_webhook;
+pub mod delivery_pruning;
+pub mod dispatch_events;
+pub mod notification_cleanup;
+pub mod outbox_relay;
+pub mod reservation_expiry;
+pub mod share_expiry;
+
+use crate::platform::{JobResult, Platform};
+use crate::schedule::ScheduleName;
+
+/// Runs the job of a schedule.
+pub async fn run_scheduled(platform: &Platform, schedule: ScheduleName) -> JobResult {
+    match schedule {
+        ScheduleName::ReservationExpiry => reservation_expiry::run(platform).await,
+        ScheduleName::ShareExpiry => share_expiry::run(platform).await,
+        ScheduleName::NotificationCleanup => notification_cleanup::run(platform).await,
+        ScheduleName::DeliveryPruning => delivery_pruning::run(platform).await,
+        ScheduleName::OutboxRelay => outbox_relay::run(platform).await,
+    }
+}
+
+/// Rows a sweep touches per unit of work (keeps each write transaction short).
+pub(crate) const SWEEP_BATCH: u32 = 500;

@@ -1,0 +1,33 @@
+//! The platform's Prometheus metrics (recorded through the global `metrics` recorder that the
+//! API and `ipam worker` install and render on `/metrics`).
+
+use std::time::Duration;
+
+/// A job attempt finished: `outcome` is `succeeded`, `retried` or `dead`.
+pub fn job_finished(job: &'static str, outcome: &'static str, took: Duration) {
+    metrics::counter!("ipam_jobs_total", "job" => job, "outcome" => outcome).increment(1);
+    metrics::histogram!("ipam_job_duration_seconds", "job" => job).record(took.as_secs_f64());
+    if outcome == "dead" {
+        metrics::counter!("ipam_jobs_dead_total", "job" => job).increment(1);
+    }
+}
+
+/// Jobs waiting in a queue.
+pub fn queue_depth(queue: &str, depth: u64) {
+    metrics::gauge!("ipam_queue_depth", "queue" => queue.to_owned()).set(depth as f64);
+}
+
+/// A webhook delivery attempt ended: `outcome` is `success`, `retry` or `dead`.
+pub fn delivery_attempt(outcome: &'static str) {
+    metrics::counter!("ipam_webhook_deliveries_total", "outcome" => outcome).increment(1);
+}
+
+/// A delivery succeeded `since_event` after its event was committed.
+pub fn delivery_latency(since_event: Duration) {
+    metrics::histogram!("ipam_webhook_delivery_seconds").record(since_event.as_secs_f64());
+}
+
+/// Undispatched events in the outbox.
+pub fn outbox_backlog(n: u64) {
+    metrics::gauge!("ipam_outbox_backlog").set(n as f64);
+}

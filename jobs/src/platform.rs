@@ -1,0 +1,168 @@
+//! What every job needs (store, queue, clock, settings, HTTP client), and the one place that
+//! runs a job: metrics, logging, and our retries with backoff and dead state.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use ipam_core::clock::SharedClock;
+use ipam_core::configuration::Settings;
+use ipam_core::storage::{RunOutcome, Store};
+
+use crate::backoff::Backoff;
+use crate::job::{Envelope, Job};
+use crate::jobs;
+use crate::queue::JobQueue;
+use crate::schedule::Schedules;
+use crate::target::PublicOnlyResolver;
+
+/// Shared dependencies of the jobs.
+pub struct Platform {
+    store: Arc<dyn Store>,
+    queue: JobQueue,
+    clock: SharedClock,
+    settings: Arc<Settings>,
+    schedules: Schedules,
+    http: reqwest::Client,
+    worker_name: String,
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Platform").field("queue", &self.queue).field("worker", &self.worker_name).finish()
+    }
+}
+
+/// What a job reports when it did its work: a short summary for logs and the schedule history.
+pub type JobResult = anyhow::Result<String>;
+
+impl Platform {
+    /// Builds the platform (the queue must already be open).
+    pub fn new(
+        store: Arc<dyn Store>,
+        queue: JobQueue,
+        clock: SharedClock,
+        settings: Arc<Settings>,
+    ) -> anyhow::Result<Self> {
+        let schedules = Schedules::from_settings(&settings)?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(settings.webhook_timeout_ms))
+            .connect_timeout(Duration::from_millis(settings.webhook_timeout_ms))
+            // 3xx is a failure, never followed: a redirect could lead to a private address.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("ipam-webhooks/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(PublicOnlyResolver { allow_private: settings.webhook_allow_private_targets }))
+            .build()?;
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+        // Unique per process and per restart: apalis refuses a name still registered as alive.
+        let worker_name = format!("{host}-{}-{}", std::process::id(), ulid::Ulid::generate());
+        Ok(Self { store, queue, clock, settings, schedules, http, worker_name })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The queue.
+    pub fn queue(&self) -> &JobQueue {
+        &self.queue
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The schedules.
+    pub fn schedules(&self) -> &Schedules {
+        &self.schedules
+    }
+
+    /// The webhook HTTP client.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// This process's worker name.
+    pub fn worker_name(&self) -> &str {
+        &self.worker_name
+    }
+
+    /// Now, by the platform's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Retry delays of failing jobs.
+    pub fn job_backoff(&self) -> Backoff {
+        Backoff::new(Duration::from_millis(self.settings.job_backoff_base_ms), Duration::from_secs(3600))
+    }
+
+    /// Retry delays of webhook deliveries.
+    pub fn webhook_backoff(&self) -> Backoff {
+        Backoff::new(Duration::from_millis(self.settings.webhook_backoff_base_ms), Duration::from_secs(6 * 3600))
+    }
+
+    /// Asks a worker to fan new events out now (called after every change; the outbox relay
+    /// catches any kick that is lost).
+    pub async fn kick_dispatch(&self) {
+        if let Err(e) = self.queue.push(Envelope::new(Job::DispatchEvents)).await {
+            tracing::warn!(error = %e, "could not enqueue event dispatch; the outbox relay will pick the events up");
+        }
+    }
+
+    /// Runs one job attempt. A failure is retried by re-scheduling the job with backoff until
+    /// `IPAM_JOB_MAX_ATTEMPTS`, then recorded as dead. Only a failure to re-schedule is
+    /// returned as an error (so apalis keeps the task and its own recovery applies).
+    pub async fn execute(&self, envelope: Envelope) -> anyhow::Result<()> {
+        let name = envelope.job.name();
+        let attempt = envelope.previous_attempts + 1;
+        let started = Instant::now();
+        let result = match &envelope.job {
+            Job::DispatchEvents => jobs::dispatch_events::run(self).await,
+            Job::DeliverWebhook { delivery_id } => jobs::deliver_webhook::run(self, delivery_id).await,
+            Job::Scheduled { schedule, .. } => jobs::run_scheduled(self, *schedule).await,
+        };
+        let took = started.elapsed();
+        let tick = match &envelope.job {
+            Job::Scheduled { schedule, tick } => Some((*schedule, *tick)),
+            _ => None,
+        };
+        match result {
+            Ok(summary) => {
+                crate::metrics::job_finished(name, "succeeded", took);
+                tracing::info!(job = name, attempt, took_ms = took.as_millis() as u64, %summary, "job done");
+                if let Some((s, t)) = tick {
+                    self.record_tick(s, t, RunOutcome::Succeeded, &summary).await;
+                }
+                Ok(())
+            }
+            Err(e) if attempt < self.settings.job_max_attempts => {
+                let delay = self.job_backoff().delay(attempt);
+                crate::metrics::job_finished(name, "retried", took);
+                tracing::warn!(job = name, attempt, retry_in_ms = delay.as_millis() as u64, error = %format!("{e:#}"), "job failed; retrying");
+                if let Some((s, t)) = tick {
+                    self.record_tick(s, t, RunOutcome::Failed, &format!("{e:#}")).await;
+                }
+                let again = Envelope { job: envelope.job.clone(), previous_attempts: attempt };
+                self.queue.push_after(again, delay).await
+            }
+            Err(e) => {
+                crate::metrics::job_finished(name, "dead", took);
+                tracing::error!(job = name, attempt, error = %format!("{e:#}"), "job failed for the last time; it is dead");
+                if let Some((s, t)) = tick {
+                    self.record_tick(s, t, RunOutcome::Dead, &format!("{e:#}")).await;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn record_tick(&self, schedule: crate::ScheduleName, tick: DateTime<Utc>, outcome: RunOutcome, detail: &str) {
+        let detail: String = detail.chars().take(500).collect();
+        if let Err(e) = self.store.finish_tick(schedule.as_str(), tick, outcome, &detail, self.now()).await {
+            tracing::warn!(%schedule, error = %e, "could not record the outcome of a scheduled run");
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The queue the API and the workers share: apalis-redis when `IPAM_REDIS_URL` is set,
+//! otherwise apalis-sqlite in `<data_dir>/jobs.db` (a file of its own: apalis' migrations
+//! and its write traffic stay out of the data database).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
+use apalis_redis::{ConnectionManager, RedisStorage};
+use apalis_sqlite::{SqlitePool, SqliteStorage};
+use ipam_core::configuration::Settings;
+use secrecy::ExposeSecret;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::job::{Envelope, Lane};
+
+/// Redis storage of our envelopes.
+pub type RedisQueue = RedisStorage<Envelope>;
+/// SQLite storage of our envelopes.
+pub type SqliteQueue = SqliteStorage<Envelope>;
+
+#[derive(Clone)]
+enum Backend {
+    Redis { conn: ConnectionManager, jobs: RedisQueue, webhooks: RedisQueue, configs: [apalis_redis::Config; 2] },
+    Sqlite { pool: SqlitePool, jobs: SqliteQueue, webhooks: SqliteQueue },
+}
+
+/// A handle on both queues; cheap to clone.
+#[derive(Clone)]
+pub struct JobQueue {
+    backend: Backend,
+    prefix: String,
+}
+
+impl std::fmt::Debug for JobQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobQueue").field("backend", &self.backend_name()).field("prefix", &self.prefix).finish()
+    }
+}
+
+/// The queue name of a lane.
+pub fn queue_name(prefix: &str, lane: Lane) -> String {
+    format!("{prefix}:{}", lane.as_str())
+}
+
+impl JobQueue {
+    /// Opens the configured queue backend.
+    pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
+        let prefix = settings.queue_prefix.clone();
+        let heartbeat = Duration::from_secs(settings.worker_heartbeat_secs);
+        let batch = usize::try_from(settings.worker_concurrency).unwrap_or(4);
+        let backend = match &settings.redis_url {
+            Some(url) => {
+                let conn = apalis_redis::connect(url.expose_secret())
+                    .await
+                    .context("cannot connect to Redis at IPAM_REDIS_URL")?;
+                let config = |lane| {
+                    apalis_redis::Config::default()
+                        .queue(queue_name(&prefix, lane))
+                        .heartbeat_interval(heartbeat)
+                        .missed_heartbeats(3)
+                        .batch_size(batch)
+                };
+                let configs = [config(Lane::Jobs), config(Lane::Webhooks)];
+                Backend::Redis {
+                    jobs: RedisStorage::new(conn.clone()).with_config(configs[0].clone()),
+                    webhooks: RedisStorage::new(conn.clone()).with_config(configs[1].clone()),
+                    conn,
+                    configs,
+                }
+            }
+            None => {
+                let path = settings.data_dir.join("jobs.db");
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+                }
+                // Our own options rather than apalis' `setup()`, which turns durability off.
+                let options = SqliteConnectOptions::from_str(&format!("sqlite://{}?mode=rwc", path.display()))?
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(30));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(options)
+                    .await
+                    .context("cannot open the job queue database")?;
+                SqliteStorage::<()>::migrations().run(&pool).await.context("cannot migrate the job queue")?;
+                let config = |lane| {
+                    apalis_sqlite::Config::default()
+                        .queue(queue_name(&prefix, lane))
+                        .heartbeat_interval(heartbeat)
+                        .missed_heartbeats(3)
+                        .batch_size(batch)
+                };
+                Backend::Sqlite {
+                    jobs: SqliteStorage::new(&pool).with_config(config(Lane::Jobs)),
+                    webhooks: SqliteStorage::new(&pool).with_config(config(Lane::Webhooks)),
+                    pool,
+                }
+            }
+        };
+        Ok(Self { backend, prefix })
+    }
+
+    /// `redis` or `sqlite`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Redis { .. } => "redis",
+            Backend::Sqlite { .. } => "sqlite",
+        }
+    }
+
+    /// The queue name prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Enqueues a job to run now.
+    pub async fn push(&self, envelope: Envelope) -> anyhow::Result<()> {
+        self.push_after(envelope, Duration::ZERO).await
+    }
+
+    /// Enqueues a job to run after `delay`.
+    pub async fn push_after(&self, envelope: Envelope, delay: Duration) -> anyhow::Result<()> {
+        let lane = envelope.job.lane();
+        // apalis-sqlite decodes task ids as ULIDs; an id of any other shape poisons the queue.
+        let mut builder = TaskBuilder::new(envelope).task_id(TaskId::from_ulid(ulid::Ulid::generate()));
+        if !delay.is_zero() {
+            builder = builder.run_after(delay);
+        }
+        let task = builder.build();
+        match &self.backend {
+            Backend::Redis { jobs, webhooks, .. } => {
+                let mut s = if lane == Lane::Jobs { jobs.clone() } else { webhooks.clone() };
+                s.push_task(task).await.map_err(|e| anyhow::anyhow!("cannot enqueue on Redis: {e}"))?;
+            }
+            Backend::Sqlite { jobs, webhooks, .. } => {
+                let mut s = if lane == Lane::Jobs { jobs.clone() } else { webhooks.clone() };
+                s.push_task(task).await.map_err(|e| anyhow::anyhow!("cannot enqueue on SQLite: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Jobs waiting (due or scheduled) per queue name.
+    pub async fn depth(&self) -> anyhow::Result<Vec<(String, u64)>> {
+        let mut out = Vec::new();
+        match &self.backend {
+            Backend::Redis { conn, configs, .. } => {
+                for (config, lane) in configs.iter().zip(Lane::ALL) {
+                    let mut c = conn.clone();
+                    let (active, scheduled): (u64, u64) = redis::pipe()
+                        .cmd("LLEN")
+                        .arg(config.active_jobs_list())
+                        .cmd("ZCARD")
+                        .arg(config.scheduled_jobs_set())
+                        .query_async(&mut c)
+                        .await?;
+                    out.push((queue_name(&self.prefix, lane), active + scheduled));
+                }
+            }
+            Backend::Sqlite { pool, .. } => {
+                for lane in Lane::ALL {
+                    let name = queue_name(&self.prefix, lane);
+                    let n: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM Jobs WHERE job_type = ?1 AND status IN ('Pending', 'Queued')",
+                    )
+                    .bind(&name)
+                    .fetch_one(pool)
+                    .await?;
+                    out.push((name, u64::try_from(n).unwrap_or(0)));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Checks the queue backend answers.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        match &self.backend {
+            Backend::Redis { conn, .. } => {
+                let mut c = conn.clone();
+                let _: String = redis::cmd("PING").query_async(&mut c).await?;
+            }
+            Backend::Sqlite { pool, .. } => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The Redis storage of a lane (worker wiring).
+    pub(crate) fn redis(&self, lane: Lane) -> Option<RedisQueue> {
+        match &self.backend {
+            Backend::Redis { jobs, webhooks, .. } => {
+                Some(if lane == Lane::Jobs { jobs.clone() } else { webhooks.clone() })
+            }
+            Backend::Sqlite { .. } => None,
+        }
+    }
+
+    /// The SQLite storage of a lane (worker wiring).
+    pub(crate) fn sqlite(&self, lane: Lane) -> Option<SqliteQueue> {
+        match &self.backend {
+            Backend::Sqlite { jobs, webhooks, .. } => {
+                Some(if lane == Lane::Jobs { jobs.clone() } else { webhooks.clone() })
+            }
+            Backend::Redis { .. } => None,
+        }
+    }
+}
