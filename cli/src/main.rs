@@ -11,6 +11,9 @@ use crate::commands::Cli;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // reqwest (webhook deliveries) uses rustls without a built-in provider: pick ring, which
+    // the MongoDB driver already brings.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     match commands::run(cli).await {
         Ok(code) => code,

@@ -155,6 +155,8 @@ fn serve(dir: &Path) -> Server {
 }
 
 fn client() -> reqwest::blocking::Client {
+    // reqwest is built without a TLS crypto provider (the binary installs ring at start-up).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap()
 }
 

@@ -45,6 +45,9 @@ impl Platform {
         settings: Arc<Settings>,
     ) -> anyhow::Result<Self> {
         let schedules = Schedules::from_settings(&settings)?;
+        // reqwest is built without a TLS crypto provider; use ring (the MongoDB driver's). A
+        // provider installed earlier (e.g. by `main`) is kept.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(settings.webhook_timeout_ms))
             .connect_timeout(Duration::from_millis(settings.webhook_timeout_ms))
@@ -157,6 +160,35 @@ impl Platform {
                 Ok(())
             }
         }
+    }
+
+    /// Runs, in this task, everything that is due by the platform's clock until nothing is left:
+    /// event dispatch, then every due delivery. Tests use it instead of waiting for workers
+    /// (they move the clock to make retries due); it touches the same state the jobs do.
+    pub async fn drain(&self) -> anyhow::Result<u32> {
+        let mut ran = 0;
+        loop {
+            let summary = jobs::dispatch_events::run(self).await?;
+            let due = self.store.overdue_deliveries(self.now() + chrono::Duration::milliseconds(1), 1_000).await?;
+            if due.is_empty() {
+                tracing::debug!(%summary, ran, "drained");
+                return Ok(ran);
+            }
+            for id in due {
+                jobs::deliver_webhook::run(self, &id).await?;
+                ran += 1;
+            }
+        }
+    }
+
+    /// Runs one schedule's job now, as if its tick `tick` had been claimed by this worker
+    /// (tests, and operators through the API).
+    pub async fn run_schedule_now(&self, schedule: crate::ScheduleName, tick: DateTime<Utc>) -> anyhow::Result<bool> {
+        if !self.store.claim_tick(schedule.as_str(), tick, &self.worker_name, self.now()).await? {
+            return Ok(false);
+        }
+        self.execute(Envelope::new(Job::Scheduled { schedule, tick })).await?;
+        Ok(true)
     }
 
     async fn record_tick(&self, schedule: crate::ScheduleName, tick: DateTime<Utc>, outcome: RunOutcome, detail: &str) {

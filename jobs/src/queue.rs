@@ -20,7 +20,9 @@ pub type RedisQueue = RedisStorage<Envelope>;
 /// SQLite storage of our envelopes.
 pub type SqliteQueue = SqliteStorage<Envelope>;
 
+// One value per process, cloned only when a worker starts: the size difference is irrelevant.
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)]
 enum Backend {
     Redis { conn: ConnectionManager, jobs: RedisQueue, webhooks: RedisQueue, configs: [apalis_redis::Config; 2] },
     Sqlite { pool: SqlitePool, jobs: SqliteQueue, webhooks: SqliteQueue },
@@ -86,7 +88,20 @@ impl JobQueue {
                     .connect_with(options)
                     .await
                     .context("cannot open the job queue database")?;
-                SqliteStorage::<()>::migrations().run(&pool).await.context("cannot migrate the job queue")?;
+                // Several processes starting at once race for apalis' migrations; the losers see a
+                // locked or half-recorded migration and simply try again.
+                let mut tries = 0;
+                loop {
+                    match SqliteStorage::<()>::migrations().run(&pool).await {
+                        Ok(()) => break,
+                        Err(e) if tries < 10 => {
+                            tries += 1;
+                            tracing::debug!(error = %e, tries, "job queue migration raced another process; retrying");
+                            tokio::time::sleep(Duration::from_millis(100 * tries)).await;
+                        }
+                        Err(e) => return Err(anyhow::Error::new(e).context("cannot migrate the job queue")),
+                    }
+                }
                 let config = |lane| {
                     apalis_sqlite::Config::default()
                         .queue(queue_name(&prefix, lane))

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::domain::{Country, Delivery, Host, Hostname, Region, Reservation, SlotMap};
+use crate::domain::{Country, DeliveryId, Host, Hostname, Region, Reservation, SlotMap};
 use crate::error::{ConflictKind, IpamError};
 
 /// A region name already used in the country.
@@ -121,16 +121,16 @@ pub(crate) fn region_has_hosts(region: &Region, hosts: usize) -> IpamError {
 pub(crate) fn too_many_webhooks(max: u32) -> IpamError {
     IpamError::conflict(
         ConflictKind::Conflict,
-        format!("at most {max} webhooks are allowed per user; delete one first"),
+        format!("at most {max} webhooks are allowed; delete one first"),
         json!({ "limit": max }),
     )
 }
 
 /// Only a dead delivery can be retried by hand.
-pub(crate) fn delivery_not_dead(d: &Delivery) -> IpamError {
+pub(crate) fn delivery_not_dead(id: &DeliveryId, state: &str) -> IpamError {
     IpamError::conflict(
         ConflictKind::Conflict,
-        format!("delivery {} is {}; only a dead delivery can be retried", d.id, d.state.as_str()),
-        json!({ "delivery_id": d.id, "state": d.state.as_str() }),
+        format!("delivery {id} is {state}, not dead; only dead deliveries can be retried"),
+        json!({ "delivery_id": id, "state": state }),
     )
 }

@@ -14,3 +14,4 @@ mod regions;
 mod reservations;
 mod search;
 mod shares;
+mod webhooks;

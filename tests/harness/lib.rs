@@ -81,7 +81,9 @@ pub async fn spawn_app_in(dir: Arc<TempDir>, configure: impl FnOnce(&mut Setting
     let keys = TokenKeys::new(settings.jwt_secret.as_ref().expect("test settings carry a secret"));
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let shared: SharedClock = clock.clone();
-    let app = Application::build_with_clock(settings, shared).await.expect("application builds");
+    // Workers stay off: tests drain the queues explicitly (`state.platform.drain()`) with the
+    // manual clock, so nothing runs behind their back.
+    let app = Application::build_with_clock(settings, shared).await.expect("application builds").with_workers(false);
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();

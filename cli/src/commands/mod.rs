@@ -5,6 +5,7 @@ mod repair;
 mod serve;
 mod token;
 mod verify_indexes;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,8 +28,10 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the HTTP API.
+    /// Run the HTTP API (and, unless --no-workers, the job workers and schedules).
     Serve(serve::Args),
+    /// Run only the job workers and cron schedules (scale by running several).
+    Worker,
     /// Print a signed bearer token (and nothing else) on stdout.
     Token(token::Args),
     /// Create or upgrade the database schema (or show it, or roll it back).
@@ -47,6 +50,10 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => {
             telemetry::init(&settings, Sink::Stdout);
             serve::run(settings, args).await
+        }
+        Command::Worker => {
+            telemetry::init(&settings, Sink::Stdout);
+            worker::run(settings).await
         }
         Command::Token(args) => {
             telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);

@@ -1,4 +1,4 @@
-//! The audit trail.
+//! The audit trail (and, through it, the event outbox).
 
 use async_trait::async_trait;
 use mongodb::bson::doc;
@@ -6,19 +6,24 @@ use mongodb::bson::doc;
 use super::docs::AuditDoc;
 use super::filters::audit_filter;
 use super::{MongoStore, errors, find_page};
-use crate::domain::{AuditEvent, AuditId, Page, PageRequest, UserId};
+use crate::domain::{AuditEvent, AuditId, DomainEvent, Page, PageRequest, UserId};
 use crate::error::Result;
 use crate::storage::{AuditFilter, AuditStore};
 
 impl MongoStore {
-    /// Appends events.
+    /// Appends events, and the domain events they stand for to the outbox.
+    ///
+    /// Standalone MongoDB has no multi-document transactions, so the outbox cannot be written
+    /// atomically with the change and its audit trail; writing it right after the audit records
+    /// is the closest equivalent (a crash in between loses the event, never invents one).
     pub(super) async fn record(&self, events: &[AuditEvent]) -> Result<()> {
         if events.is_empty() {
             return Ok(());
         }
         let docs = events.iter().map(AuditDoc::new).collect::<Result<Vec<_>>>()?;
         self.audit().insert_many(docs).await.map_err(errors::db)?;
-        Ok(())
+        let domain: Vec<DomainEvent> = events.iter().filter_map(DomainEvent::from_audit).collect();
+        self.publish(&domain).await
     }
 }
 

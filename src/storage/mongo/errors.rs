@@ -1,5 +1,7 @@
 //! Translation of MongoDB errors into domain errors, in one place.
 
+use std::collections::HashSet;
+
 use mongodb::error::{Error, ErrorKind, WriteFailure};
 
 use crate::error::IpamError;
@@ -26,6 +28,18 @@ pub(super) fn index_name(message: &str) -> Option<&str> {
     Some(rest.split_whitespace().next().unwrap_or(rest))
 }
 
+/// The positions of the documents an unordered `insert_many` did not insert because they were
+/// duplicates, when that is all that went wrong (every other document was inserted); `None`
+/// for any other failure.
+pub(super) fn duplicates_only(e: &Error) -> Option<HashSet<usize>> {
+    let ErrorKind::InsertMany(m) = e.kind.as_ref() else { return None };
+    if m.write_concern_error.is_some() {
+        return None;
+    }
+    let failed = m.write_errors.as_ref()?;
+    failed.iter().all(|w| w.code == DUPLICATE_KEY).then(|| failed.iter().map(|w| w.index).collect())
+}
+
 /// Any driver failure that is not a domain outcome.
 pub(super) fn db(e: Error) -> IpamError {
     IpamError::Internal(anyhow::Error::new(e).context("MongoDB operation failed"))
@@ -45,5 +59,26 @@ mod tests {
         let m = "E11000 duplicate key error collection: ipam.ipam_hosts index: user_xyz_unique_idx dup key: { user_id: \"u1\" }";
         assert_eq!(index_name(m), Some("user_xyz_unique_idx"));
         assert_eq!(index_name("something else"), None);
+    }
+
+    fn insert_many_error(errors: mongodb::bson::Document) -> Error {
+        let m: mongodb::error::InsertManyError = mongodb::bson::from_document(errors).unwrap();
+        Error::from(ErrorKind::InsertMany(m))
+    }
+
+    #[test]
+    fn an_unordered_insert_that_only_met_duplicates_reports_which() {
+        use mongodb::bson::doc;
+        let dup = insert_many_error(doc! { "writeErrors": [
+            { "index": 0, "code": DUPLICATE_KEY, "errmsg": "E11000 duplicate key error" },
+            { "index": 2, "code": DUPLICATE_KEY, "errmsg": "E11000 duplicate key error" },
+        ]});
+        assert_eq!(duplicates_only(&dup), Some(HashSet::from([0, 2])));
+        let other = insert_many_error(doc! { "writeErrors": [
+            { "index": 0, "code": DUPLICATE_KEY, "errmsg": "E11000 duplicate key error" },
+            { "index": 1, "code": 121, "errmsg": "Document failed validation" },
+        ]});
+        assert_eq!(duplicates_only(&other), None);
+        assert_eq!(duplicates_only(&Error::custom("network")), None);
     }
 }

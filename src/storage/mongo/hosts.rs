@@ -11,7 +11,7 @@ use super::docs::{HostDoc, RegionDoc};
 use super::filters::{host_filter, literal_regex};
 use super::quotas::Counter;
 use super::regions::MAX_ATTEMPTS;
-use super::{MongoStore, errors, find_all, find_page};
+use super::{MongoStore, capacity, errors, find_all, find_page};
 use crate::auth::Actor;
 use crate::domain::{
     AuditAction, AuditEvent, Host, HostId, HostPatch, HostTemplate, Hostname, HostnamePrefix, OwnerLabel, Page,
@@ -156,6 +156,8 @@ impl MongoStore {
             HostNames::Batch { prefix, count } => self.batch_names(user, id, prefix, count).await.map_err(fail)?,
         };
         let mut claimed: Vec<u8> = Vec::with_capacity(names.len());
+        // The region's host count right after each claim (for the capacity event).
+        let mut counts: Vec<u32> = Vec::with_capacity(names.len());
         for _ in &names {
             let mut attempts = 0;
             loop {
@@ -164,11 +166,12 @@ impl MongoStore {
                     return Err(fail(region_full(region, claimed.len(), count)));
                 };
                 match self.claim_host(user, id, z).await {
-                    Ok(true) => {
+                    Ok(Some(count)) => {
                         claimed.push(z);
+                        counts.push(count);
                         break;
                     }
-                    Ok(false) => {}
+                    Ok(None) => {}
                     Err(e) => {
                         self.release_claims(user, id, &claimed).await;
                         return Err(fail(e));
@@ -297,6 +300,8 @@ impl MongoStore {
         if let Err(e) = self.record(&events).await {
             tracing::error!(error = %e, "allocated hosts, but could not write their audit events");
         }
+        let resource = capacity::region_resource(region);
+        self.publish_crossing(capacity::crossing(user, &resource, &counts, capacity::HOSTS_PER_REGION, req.now)).await;
         Ok(Some(hosts))
     }
 }

@@ -4,25 +4,33 @@
 //! indexes arbitrate allocation races, the occupancy bitmaps are claimed with conditional
 //! `$bit` updates (`$bitsAllClear` in the filter), quota counters are taken with a conditional
 //! `$inc` (`$expr` guard) before an insert and given back if the insert fails, and a region being
-//! retired is flagged first so no host is allocated into it meanwhile.
+//! retired is flagged first so no host is allocated into it meanwhile. Domain events go to the
+//! outbox right after the audit records of their change, and their fan-out into webhook
+//! deliveries is idempotent (a unique index per event and webhook) rather than transactional.
 
 mod audit;
+mod capacity;
 mod comments;
 mod countries;
+mod deliveries;
 mod docs;
 mod errors;
+mod expiry;
 mod filters;
 mod hosts;
 pub mod migrate;
-mod platform;
+mod outbox;
 mod preferences;
 mod quotas;
 mod regions;
 mod repair;
 mod reservations;
+mod schedules;
 mod search;
 mod shares;
 mod slots;
+mod webhook_docs;
+mod webhooks;
 
 use anyhow::Context;
 use async_trait::async_trait;

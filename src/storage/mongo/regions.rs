@@ -10,12 +10,12 @@ use mongodb::bson::{Bson, doc};
 use super::docs::{RegionDoc, SlotsDoc, date};
 use super::filters::region_filter;
 use super::quotas::Counter;
-use super::{MongoStore, errors, find_all, find_page};
+use super::{MongoStore, capacity, errors, find_all, find_page};
 use crate::auth::Actor;
 use crate::domain::slots::first_free_block;
 use crate::domain::{
-    AuditAction, AuditEvent, Country, Host, Page, PageRequest, Reason, Region, RegionId, RegionPatch, ReservationKind,
-    SlotMap, UserId,
+    AuditAction, AuditEvent, Country, DomainEvent, Host, Page, PageRequest, Reason, Region, RegionId, RegionPatch,
+    ReservationKind, SlotMap, UserId,
 };
 use crate::error::{IpamError, Result};
 use crate::storage::outcomes::{already_allocated, contention, country_full, duplicate_region_name, region_has_hosts};
@@ -64,12 +64,12 @@ impl MongoStore {
                         .ok_or_else(|| country_full(c, &used))?
                 }
             };
-            if !self.claim_block(user, x, y).await? {
+            let Some(used_in_x) = self.claim_block(user, x, y).await? else {
                 match &reservation {
                     Some(r) => return Err(already_allocated(&r.address())),
                     None => continue, // another request claimed it first: re-read
                 }
-            }
+            };
             let region = Region::allocated(actor, &c.code, req.region, (x, y), req.now);
             match self.regions().insert_one(RegionDoc::new(&region)).await {
                 Ok(_) => {}
@@ -123,6 +123,7 @@ impl MongoStore {
             if let Err(e) = self.record(&[created]).await {
                 tracing::error!(error = %e, "allocated a region, but could not write its audit event");
             }
+            self.publish_crossing(self.country_crossing(user, c, x, used_in_x, req.now).await).await;
             return Ok(region);
         }
         Err(contention())
@@ -137,6 +138,29 @@ impl MongoStore {
         if let Err(e) = self.release_block(&region.user_id, region.x, region.y).await {
             tracing::error!(error = %e, region = %region.id, "could not release the block of a failed allocation");
         }
+    }
+
+    /// The capacity event of a region allocation in country `c`, whose claim left `used_in_x`
+    /// blocks of `x` in use: the count of `x` is the claim's own, the other X of the country are
+    /// read now (a few small documents). A failure to read is logged, and raises no event.
+    async fn country_crossing(
+        &self,
+        user: &UserId,
+        c: &Country,
+        x: u8,
+        used_in_x: u32,
+        now: DateTime<Utc>,
+    ) -> Option<DomainEvent> {
+        let others: u32 = match self.region_slots(user, c.x_start, c.x_end).await {
+            Ok(slots) => slots.iter().filter(|(other, _)| **other != x).map(|(_, m)| m.count()).sum(),
+            Err(e) => {
+                tracing::error!(error = %e, country = %c.code, "could not count the country's regions");
+                return None;
+            }
+        };
+        let after = used_in_x.saturating_add(others);
+        let resource = capacity::country_resource(c);
+        capacity::crossing(user, &resource, &[after], u64::from(c.region_capacity()), now)
     }
 
     async fn hosts_of(&self, user: &UserId, region: &RegionId) -> Result<Vec<Host>> {

@@ -114,7 +114,7 @@ fn merge(mut a: Document, b: Document) -> Document {
 }
 
 impl MongoStore {
-    fn reservations(&self) -> mongodb::Collection<ReservationDoc> {
+    pub(super) fn reservations(&self) -> mongodb::Collection<ReservationDoc> {
         self.db.collection("ipam_reservations")
     }
 

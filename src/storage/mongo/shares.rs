@@ -86,7 +86,7 @@ fn merge(mut a: Document, b: Document) -> Document {
 }
 
 impl MongoStore {
-    fn shares(&self) -> mongodb::Collection<ShareDoc> {
+    pub(super) fn shares(&self) -> mongodb::Collection<ShareDoc> {
         self.db.collection("ipam_shares")
     }
 }

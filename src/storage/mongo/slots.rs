@@ -1,7 +1,10 @@
 //! Occupancy bitmaps in documents: claiming and releasing one slot with a single conditional
-//! update, so two racing allocations can never both get it.
+//! update, so two racing allocations can never both get it. A claim returns the counter as it
+//! left it, so each value of the counter is seen by exactly one claim (capacity events rely on
+//! that to fire once per threshold crossing).
 
 use mongodb::bson::{Bson, Document, doc};
+use mongodb::options::ReturnDocument;
 
 use super::MongoStore;
 use super::docs::SlotsDoc;
@@ -39,14 +42,20 @@ pub(super) fn release(field: &str, slot: u8, counter: &str) -> (Document, Docume
     )
 }
 
+/// A stored occupancy counter (never negative in a sound document).
+fn counter(n: i32) -> u32 {
+    u32::try_from(n).unwrap_or(0)
+}
+
 fn merge(mut a: Document, b: Document) -> Document {
     a.extend(b);
     a
 }
 
 impl MongoStore {
-    /// Claims Y of the user's X; false when another request holds it.
-    pub(super) async fn claim_block(&self, user: &UserId, x: u8, y: u8) -> Result<bool> {
+    /// Claims Y of the user's X; `None` when another request holds it, else how many blocks of
+    /// the X are in use right after this claim (capacity events are computed from it).
+    pub(super) async fn claim_block(&self, user: &UserId, x: u8, y: u8) -> Result<Option<u32>> {
         let id = SlotsDoc::id(user, x);
         let insert = doc! { "$setOnInsert": {
             "user_id": user.as_str(), "x_octet": i32::from(x), "y_slots": [0_i64, 0_i64, 0_i64, 0_i64], "used_count": 0,
@@ -58,8 +67,13 @@ impl MongoStore {
             }
         }
         let (filter, update) = claim("y_slots", y, "used_count");
-        let r = self.slots().update_one(merge(doc! { "_id": &id }, filter), update).await.map_err(errors::db)?;
-        Ok(r.modified_count == 1)
+        let claimed = self
+            .slots()
+            .find_one_and_update(merge(doc! { "_id": &id }, filter), update)
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(errors::db)?;
+        Ok(claimed.map(|d| counter(d.used_count)))
     }
 
     /// Frees Y of the user's X.
@@ -72,14 +86,20 @@ impl MongoStore {
         Ok(())
     }
 
-    /// Claims Z of an Active region not being retired; false when it is taken or the region
-    /// is gone, inactive or retiring (the caller re-reads the region to tell which).
-    pub(super) async fn claim_host(&self, user: &UserId, region: &RegionId, z: u8) -> Result<bool> {
+    /// Claims Z of an Active region not being retired; `None` when it is taken or the region
+    /// is gone, inactive or retiring (the caller re-reads the region to tell which), else how
+    /// many hosts the region counts right after this claim (for capacity events).
+    pub(super) async fn claim_host(&self, user: &UserId, region: &RegionId, z: u8) -> Result<Option<u32>> {
         let (filter, update) = claim("host_slots", z, "allocated_hosts");
         let scope =
             doc! { "_id": region.as_str(), "user_id": user.as_str(), "status": "Active", "retiring": { "$ne": true } };
-        let r = self.regions().update_one(merge(scope, filter), update).await.map_err(errors::db)?;
-        Ok(r.modified_count == 1)
+        let claimed = self
+            .regions()
+            .find_one_and_update(merge(scope, filter), update)
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(errors::db)?;
+        Ok(claimed.map(|d| counter(d.allocated_hosts)))
     }
 
     /// Frees Z of a region.

@@ -381,7 +381,7 @@ impl WebhookStore for SqliteStore {
             return Err(IpamError::not_found("delivery", id.as_str()));
         };
         if d.state != DeliveryState::Dead {
-            return Err(delivery_not_dead(&d));
+            return Err(delivery_not_dead(&d.id, d.state.as_str()));
         }
         d.state = DeliveryState::Pending;
         d.round_start = u32::try_from(d.attempts.len()).unwrap_or(u32::MAX);

@@ -1,0 +1,397 @@
+//! Webhook deliveries (`ipam_webhook_deliveries`): requeueing, leasing, logging attempts and
+//! their effect on the webhook, and the relay's and pruner's queries. Each state change is one
+//! conditional update, so two workers can never both take or both finish a delivery.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use mongodb::Collection;
+use mongodb::bson::{self, Bson, Document, doc};
+use mongodb::options::{FindOptions, ReturnDocument};
+
+use super::docs::{corrupt, date};
+use super::webhook_docs::{AttemptDoc, DeliveryDoc, WebhookDoc};
+use super::{MongoStore, errors};
+use crate::domain::{
+    AttemptRecorded, Delivery, DeliveryAttempt, DeliveryId, DeliveryState, UserId, Webhook, WebhookId,
+};
+use crate::error::{IpamError, Result};
+use crate::storage::AttemptOutcome;
+
+/// `t + d`, or an internal error when that leaves chrono's range.
+fn later(t: DateTime<Utc>, d: Duration) -> Result<DateTime<Utc>> {
+    chrono::TimeDelta::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_add_signed(d))
+        .ok_or_else(|| IpamError::internal(format!("duration {d:?} is out of range")))
+}
+
+/// The user's dead delivery `id` of `webhook`.
+pub(super) fn requeue_filter(user: &UserId, webhook: &WebhookId, id: &DeliveryId) -> Document {
+    doc! { "_id": id.as_str(), "user_id": user.as_str(), "webhook_id": webhook.as_str(), "state": "dead" }
+}
+
+/// Back to pending, due `now`, unleased, with a fresh round: the attempts so far (the array's
+/// size, read by the same update) are the previous rounds'.
+pub(super) fn requeue_update(now: DateTime<Utc>) -> Vec<Document> {
+    vec![doc! { "$set": {
+        "state": "pending",
+        "next_attempt_at": date(now),
+        "lease_until": Bson::Null,
+        "round_start": { "$size": "$attempts" },
+        "updated_at": date(now),
+    }}]
+}
+
+pub(super) use crate::storage::outcomes::delivery_not_dead as not_dead;
+
+/// Pending, due by `now + early`, and not leased (no lease, or one that ran out by `now`).
+pub(super) fn claim_filter(id: &DeliveryId, now: DateTime<Utc>, due_by: DateTime<Utc>) -> Document {
+    doc! {
+        "_id": id.as_str(),
+        "state": "pending",
+        "next_attempt_at": { "$lte": date(due_by) },
+        // `null` also matches a document without the field.
+        "$or": [{ "lease_until": Bson::Null }, { "lease_until": { "$lte": date(now) } }],
+    }
+}
+
+/// Leases a delivery until `until`.
+pub(super) fn claim_update(until: DateTime<Utc>) -> Document {
+    doc! { "$set": { "lease_until": date(until) } }
+}
+
+/// The delivery's state after an attempt with `outcome`, and when the next one is due.
+fn after(outcome: AttemptOutcome) -> (DeliveryState, Option<DateTime<Utc>>) {
+    match outcome {
+        AttemptOutcome::Succeeded => (DeliveryState::Succeeded, None),
+        AttemptOutcome::RetryAt(t) => (DeliveryState::Pending, Some(t)),
+        AttemptOutcome::Dead => (DeliveryState::Dead, None),
+    }
+}
+
+/// Logs `attempt` and applies `outcome`, releasing the lease.
+pub(super) fn attempt_update(
+    attempt: &DeliveryAttempt,
+    outcome: AttemptOutcome,
+    now: DateTime<Utc>,
+) -> Result<Document> {
+    let (state, next) = after(outcome);
+    let logged = bson::to_bson(&AttemptDoc::new(attempt)).map_err(errors::bson)?;
+    Ok(doc! {
+        "$push": { "attempts": logged },
+        "$set": {
+            "state": state.as_str(),
+            "next_attempt_at": next.map(date),
+            "lease_until": Bson::Null,
+            "updated_at": date(now),
+        },
+    })
+}
+
+/// A success clears the webhook's consecutive failures.
+pub(super) fn success_update(now: DateTime<Utc>) -> Document {
+    doc! { "$set": { "failure_count": 0_i64, "last_delivery": date(now) } }
+}
+
+/// A dead delivery counts one failure; an active webhook that reaches `disable_after` is
+/// disabled, saying why. One pipeline update, so the count and the decision cannot drift apart
+/// (both conditions of the second stage read the values the first stage left).
+pub(super) fn failure_update(disable_after: u32) -> Vec<Document> {
+    let disable = doc! { "$and": ["$is_active", { "$gte": ["$failure_count", i64::from(disable_after)] }] };
+    let reason = doc! { "$concat": [
+        "disabled after ", { "$toString": "$failure_count" }, " consecutive failed deliveries",
+    ]};
+    vec![
+        doc! { "$set": { "failure_count": { "$add": [{ "$ifNull": ["$failure_count", 0_i64] }, 1_i64] } } },
+        doc! { "$set": {
+            "disabled_reason": { "$cond": [disable.clone(), reason, "$disabled_reason"] },
+            "is_active": { "$cond": [disable, false, "$is_active"] },
+        }},
+    ]
+}
+
+/// The failure count and whether `failure_update` disabled the webhook, from the document as
+/// it was before the update.
+pub(super) fn failure_outcome(before: &WebhookDoc, disable_after: u32) -> Result<(u32, bool)> {
+    let count = u32::try_from(before.failure_count.saturating_add(1))
+        .map_err(|_| corrupt(format!("failure_count = {}", before.failure_count)))?;
+    Ok((count, before.is_active && count >= disable_after))
+}
+
+/// Pending deliveries due before `due_before` that no worker holds at that time.
+pub(super) fn overdue_filter(due_before: DateTime<Utc>) -> Document {
+    doc! {
+        "state": "pending",
+        "next_attempt_at": { "$lt": date(due_before) },
+        "$or": [{ "lease_until": Bson::Null }, { "lease_until": { "$lte": date(due_before) } }],
+    }
+}
+
+/// Finished deliveries last changed before `before`.
+pub(super) fn prunable_deliveries(before: DateTime<Utc>) -> Document {
+    doc! { "state": { "$in": ["succeeded", "dead"] }, "updated_at": { "$lt": date(before) } }
+}
+
+impl MongoStore {
+    pub(super) fn deliveries(&self) -> Collection<DeliveryDoc> {
+        self.db.collection("ipam_webhook_deliveries")
+    }
+
+    /// `WebhookStore::requeue_delivery`.
+    pub(super) async fn requeue(
+        &self,
+        user: &UserId,
+        webhook: &WebhookId,
+        id: &DeliveryId,
+        now: DateTime<Utc>,
+    ) -> Result<Delivery> {
+        let requeued = self
+            .deliveries()
+            .find_one_and_update(requeue_filter(user, webhook, id), requeue_update(now))
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(errors::db)?;
+        if let Some(d) = requeued {
+            return Delivery::try_from(d);
+        }
+        let mine = doc! { "_id": id.as_str(), "user_id": user.as_str(), "webhook_id": webhook.as_str() };
+        match self.deliveries().find_one(mine).await.map_err(errors::db)? {
+            Some(d) => Err(not_dead(id, &d.state)),
+            None => Err(IpamError::not_found("delivery", id.as_str())),
+        }
+    }
+
+    /// `WebhookStore::claim_delivery`.
+    pub(super) async fn claim(
+        &self,
+        id: &DeliveryId,
+        now: DateTime<Utc>,
+        early: Duration,
+        lease: Duration,
+    ) -> Result<Option<(Delivery, Webhook)>> {
+        let claimed = self
+            .deliveries()
+            .find_one_and_update(claim_filter(id, now, later(now, early)?), claim_update(later(now, lease)?))
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(errors::db)?;
+        let Some(claimed) = claimed else { return Ok(None) };
+        let hook = self.webhooks().find_one(doc! { "_id": &claimed.webhook_id }).await.map_err(errors::db)?;
+        // A delivery whose webhook was deleted meanwhile is gone too (its deletion follows).
+        let Some(hook) = hook else { return Ok(None) };
+        Ok(Some((Delivery::try_from(claimed)?, Webhook::try_from(hook)?)))
+    }
+
+    /// `WebhookStore::record_attempt`.
+    pub(super) async fn log_attempt(
+        &self,
+        id: &DeliveryId,
+        attempt: &DeliveryAttempt,
+        outcome: AttemptOutcome,
+        disable_after: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AttemptRecorded>> {
+        let logged = self
+            .deliveries()
+            .find_one_and_update(
+                doc! { "_id": id.as_str(), "state": "pending" },
+                attempt_update(attempt, outcome, now)?,
+            )
+            .await
+            .map_err(errors::db)?;
+        let Some(logged) = logged else { return Ok(None) };
+        let hook = doc! { "_id": &logged.webhook_id };
+        let (state, _) = after(outcome);
+        let (failure_count, webhook_disabled) = match outcome {
+            AttemptOutcome::Succeeded => {
+                self.webhooks().update_one(hook, success_update(now)).await.map_err(errors::db)?;
+                (0, false)
+            }
+            AttemptOutcome::Dead => {
+                let before = self
+                    .webhooks()
+                    .find_one_and_update(hook, failure_update(disable_after))
+                    .return_document(ReturnDocument::Before)
+                    .await
+                    .map_err(errors::db)?;
+                match before {
+                    Some(before) => failure_outcome(&before, disable_after)?,
+                    None => (0, false), // the webhook was deleted meanwhile
+                }
+            }
+            AttemptOutcome::RetryAt(_) => {
+                let current = self.webhooks().find_one(hook).await.map_err(errors::db)?;
+                let count = current.map_or(0, |w| w.failure_count);
+                (u32::try_from(count).map_err(|_| corrupt(format!("failure_count = {count}")))?, false)
+            }
+        };
+        Ok(Some(AttemptRecorded { state, failure_count, webhook_disabled }))
+    }
+
+    /// `WebhookStore::overdue_deliveries`, oldest due first.
+    pub(super) async fn overdue(&self, due_before: DateTime<Utc>, limit: u32) -> Result<Vec<DeliveryId>> {
+        if limit == 0 {
+            return Ok(Vec::new()); // a limit of 0 means "no limit" to the server
+        }
+        let options = FindOptions::builder()
+            .sort(doc! { "next_attempt_at": 1, "_id": 1 })
+            .projection(doc! { "_id": 1 })
+            .limit(i64::from(limit))
+            .build();
+        let ids: Collection<Document> = self.db.collection("ipam_webhook_deliveries");
+        let cursor = ids.find(overdue_filter(due_before)).with_options(options).await.map_err(errors::db)?;
+        let docs: Vec<Document> = cursor.try_collect().await.map_err(errors::db)?;
+        docs.iter()
+            .map(|d| {
+                let id = d.get_str("_id").map_err(|e| corrupt(format!("delivery _id: {e}")))?;
+                Ok(DeliveryId::from_stored(id.to_owned()))
+            })
+            .collect()
+    }
+
+    /// `WebhookStore::prune_deliveries`.
+    pub(super) async fn prune_finished(&self, before: DateTime<Utc>) -> Result<u64> {
+        let r = self.deliveries().delete_many(prunable_deliveries(before)).await.map_err(errors::db)?;
+        Ok(r.deleted_count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::{WebhookEvents, WebhookUrl};
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap()
+    }
+
+    fn secs(n: i64) -> chrono::TimeDelta {
+        chrono::TimeDelta::seconds(n)
+    }
+
+    fn attempt() -> DeliveryAttempt {
+        DeliveryAttempt {
+            attempt: 3,
+            status_code: Some(500),
+            response_time_ms: 42,
+            error: Some("HTTP 500".into()),
+            attempted_at: now(),
+            next_retry_at: None,
+        }
+    }
+
+    fn hook(active: bool, failures: u32) -> WebhookDoc {
+        let mut w = Webhook::new(
+            UserId::parse("u1").unwrap(),
+            WebhookUrl::parse("https://hooks.example.com/").unwrap(),
+            WebhookEvents::parse(&["host.allocated"]).unwrap(),
+            None,
+            now(),
+        );
+        w.is_active = active;
+        w.failure_count = failures;
+        WebhookDoc::new(&w)
+    }
+
+    #[test]
+    fn a_claim_takes_only_a_due_pending_unleased_delivery() {
+        let id = DeliveryId::from_stored("D1".into());
+        let due_by = later(now(), Duration::from_secs(2)).unwrap();
+        assert_eq!(
+            claim_filter(&id, now(), due_by),
+            doc! {
+                "_id": "D1", "state": "pending", "next_attempt_at": { "$lte": date(now() + secs(2)) },
+                "$or": [{ "lease_until": Bson::Null }, { "lease_until": { "$lte": date(now()) } }],
+            }
+        );
+        let until = later(now(), Duration::from_secs(30)).unwrap();
+        assert_eq!(claim_update(until), doc! { "$set": { "lease_until": date(now() + secs(30)) } });
+        assert!(later(now(), Duration::from_secs(u64::MAX)).is_err());
+    }
+
+    #[test]
+    fn each_outcome_sets_the_state_and_next_attempt_and_releases_the_lease() {
+        let logged = bson::to_bson(&AttemptDoc::new(&attempt())).unwrap();
+        let expect = |state: &str, next: Bson| {
+            doc! {
+                "$push": { "attempts": logged.clone() },
+                "$set": { "state": state, "next_attempt_at": next, "lease_until": Bson::Null, "updated_at": date(now()) },
+            }
+        };
+        let retry = now() + secs(60);
+        assert_eq!(
+            attempt_update(&attempt(), AttemptOutcome::RetryAt(retry), now()).unwrap(),
+            expect("pending", Bson::DateTime(date(retry)))
+        );
+        assert_eq!(
+            attempt_update(&attempt(), AttemptOutcome::Succeeded, now()).unwrap(),
+            expect("succeeded", Bson::Null)
+        );
+        assert_eq!(attempt_update(&attempt(), AttemptOutcome::Dead, now()).unwrap(), expect("dead", Bson::Null));
+    }
+
+    #[test]
+    fn a_success_resets_the_failures_and_stamps_the_last_delivery() {
+        assert_eq!(success_update(now()), doc! { "$set": { "failure_count": 0_i64, "last_delivery": date(now()) } });
+    }
+
+    #[test]
+    fn a_failure_counts_and_disables_an_active_webhook_at_the_threshold() {
+        let disable = doc! { "$and": ["$is_active", { "$gte": ["$failure_count", 5_i64] }] };
+        assert_eq!(
+            failure_update(5),
+            vec![
+                doc! { "$set": { "failure_count": { "$add": [{ "$ifNull": ["$failure_count", 0_i64] }, 1_i64] } } },
+                doc! { "$set": {
+                    "disabled_reason": { "$cond": [disable.clone(), { "$concat": [
+                        "disabled after ", { "$toString": "$failure_count" }, " consecutive failed deliveries",
+                    ]}, "$disabled_reason"] },
+                    "is_active": { "$cond": [disable, false, "$is_active"] },
+                }},
+            ]
+        );
+        assert_eq!(failure_outcome(&hook(true, 3), 5).unwrap(), (4, false));
+        assert_eq!(failure_outcome(&hook(true, 4), 5).unwrap(), (5, true));
+        assert_eq!(failure_outcome(&hook(false, 4), 5).unwrap(), (5, false), "already disabled by hand");
+    }
+
+    #[test]
+    fn a_requeue_starts_a_new_round_of_a_dead_delivery() {
+        let (user, hook, id) =
+            (UserId::parse("u1").unwrap(), WebhookId::from_stored("W1".into()), DeliveryId::from_stored("D1".into()));
+        assert_eq!(
+            requeue_filter(&user, &hook, &id),
+            doc! { "_id": "D1", "user_id": "u1", "webhook_id": "W1", "state": "dead" }
+        );
+        assert_eq!(
+            requeue_update(now()),
+            vec![doc! { "$set": {
+                "state": "pending", "next_attempt_at": date(now()), "lease_until": Bson::Null,
+                "round_start": { "$size": "$attempts" }, "updated_at": date(now()),
+            }}]
+        );
+        let IpamError::Conflict { message, details, .. } = not_dead(&id, "pending") else { panic!("not a conflict") };
+        assert!(message.contains("not dead") && message.contains("pending"), "{message}");
+        assert_eq!(details.get("state"), Some(&json!("pending")));
+    }
+
+    #[test]
+    fn the_relay_and_the_pruner_pick_the_right_deliveries() {
+        assert_eq!(
+            overdue_filter(now()),
+            doc! {
+                "state": "pending", "next_attempt_at": { "$lt": date(now()) },
+                "$or": [{ "lease_until": Bson::Null }, { "lease_until": { "$lte": date(now()) } }],
+            }
+        );
+        assert_eq!(
+            prunable_deliveries(now()),
+            doc! { "state": { "$in": ["succeeded", "dead"] }, "updated_at": { "$lt": date(now()) } }
+        );
+    }
+}

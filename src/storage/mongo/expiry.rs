@@ -1,0 +1,157 @@
+//! The expiry sweeps: reservations and shares whose expiry is past are marked so, one
+//! conditional update each (a sweep racing another, or a user, changes each at most once), and
+//! each change is audited by `system` — which, through `record`, also writes the
+//! `reservation.expired` outbox event.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use mongodb::Collection;
+use mongodb::bson::{Bson, Document, doc};
+use mongodb::options::FindOptions;
+use serde::de::DeserializeOwned;
+
+use super::docs::date;
+use super::{MongoStore, errors};
+use crate::auth::Actor;
+use crate::domain::{AuditAction, AuditEvent, Reservation, ReservationStatus, Share};
+use crate::error::Result;
+use crate::storage::ExpiryStore;
+
+/// The audit reason of an automatic reservation expiry.
+const RESERVATION_EXPIRED: &str = "Reservation expired automatically";
+
+fn system() -> Actor {
+    Actor::system()
+}
+
+/// Active reservations whose expiry is `now` or earlier (the same condition guards each update).
+pub(super) fn overdue_reservations(now: DateTime<Utc>) -> Document {
+    doc! { "status": "active", "expires_at": { "$ne": Bson::Null, "$lte": date(now) } }
+}
+
+/// Marks a reservation expired.
+pub(super) fn expire_reservation(now: DateTime<Utc>) -> Document {
+    doc! { "$set": { "status": "expired", "updated_at": date(now) } }
+}
+
+/// Active shares whose expiry is `now` or earlier.
+pub(super) fn overdue_shares(now: DateTime<Utc>) -> Document {
+    doc! { "is_active": true, "expires_at": { "$lte": date(now) } }
+}
+
+/// Deactivates a share.
+pub(super) fn expire_share(now: DateTime<Utc>) -> Document {
+    doc! { "$set": { "is_active": false, "updated_at": date(now) } }
+}
+
+fn with_id(id: &str, mut condition: Document) -> Document {
+    condition.insert("_id", id);
+    condition
+}
+
+/// Up to `limit` documents matching `filter`, soonest expiry first.
+async fn overdue<T>(coll: &Collection<T>, filter: Document, limit: u32) -> Result<Vec<T>>
+where
+    T: DeserializeOwned + Send + Sync,
+{
+    let options = FindOptions::builder().sort(doc! { "expires_at": 1, "_id": 1 }).limit(i64::from(limit)).build();
+    let cursor = coll.find(filter).with_options(options).await.map_err(errors::db)?;
+    cursor.try_collect().await.map_err(errors::db)
+}
+
+#[async_trait]
+impl ExpiryStore for MongoStore {
+    async fn expire_reservations(&self, now: DateTime<Utc>, limit: u32) -> Result<u64> {
+        if limit == 0 {
+            return Ok(0); // a limit of 0 means "no limit" to the server
+        }
+        let actor = system();
+        let mut expired = 0;
+        for doc in overdue(&self.reservations(), overdue_reservations(now), limit).await? {
+            let mut r = Reservation::try_from(doc)?;
+            let filter = with_id(r.id.as_str(), overdue_reservations(now));
+            let updated = self.reservations().update_one(filter, expire_reservation(now)).await.map_err(errors::db)?;
+            if updated.modified_count != 1 {
+                continue; // converted, cancelled or expired by someone else meanwhile
+            }
+            r.status = ReservationStatus::Expired;
+            let reason = Some(RESERVATION_EXPIRED.to_owned());
+            self.record(&[AuditEvent::reservation(AuditAction::Expire, &r, &actor, reason, now)]).await?;
+            expired += 1;
+        }
+        Ok(expired)
+    }
+
+    async fn expire_shares(&self, now: DateTime<Utc>, limit: u32) -> Result<u64> {
+        if limit == 0 {
+            return Ok(0);
+        }
+        let actor = system();
+        let mut expired = 0;
+        for doc in overdue(&self.shares(), overdue_shares(now), limit).await? {
+            let mut s = Share::try_from(doc)?;
+            let filter = with_id(s.id.as_str(), overdue_shares(now));
+            let updated = self.shares().update_one(filter, expire_share(now)).await.map_err(errors::db)?;
+            if updated.modified_count != 1 {
+                continue; // revoked or expired by someone else meanwhile
+            }
+            s.is_active = false;
+            self.record(&[AuditEvent::share(AuditAction::Expire, &s, &actor, now)]).await?;
+            expired += 1;
+        }
+        Ok(expired)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::auth::Permission;
+    use crate::domain::{UserId, Username};
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::domain::{DomainEvent, EventType, NewReservation, ReservationKind, ReservationReason};
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn each_update_is_guarded_by_the_condition_that_selected_it() {
+        assert_eq!(
+            with_id("R1", overdue_reservations(now())),
+            doc! { "status": "active", "expires_at": { "$ne": Bson::Null, "$lte": date(now()) }, "_id": "R1" }
+        );
+        assert_eq!(expire_reservation(now()), doc! { "$set": { "status": "expired", "updated_at": date(now()) } });
+        assert_eq!(
+            with_id("S1", overdue_shares(now())),
+            doc! { "is_active": true, "expires_at": { "$lte": date(now()) }, "_id": "S1" }
+        );
+        assert_eq!(expire_share(now()), doc! { "$set": { "is_active": false, "updated_at": date(now()) } });
+    }
+
+    #[test]
+    fn an_expiry_is_audited_by_system_and_raises_reservation_expired() {
+        let new = NewReservation {
+            kind: ReservationKind::Host,
+            x: 5,
+            y: 23,
+            z: Some(100),
+            reason: ReservationReason::parse("db cluster").unwrap(),
+            expires_in_days: Some(1),
+        };
+        let created = now() - chrono::Duration::days(2);
+        let mut r = Reservation::new(&UserId::parse("u1").unwrap(), &Username::parse("alice").unwrap(), &new, created);
+        r.status = ReservationStatus::Expired;
+        let actor = system();
+        assert!(actor.can(Permission::Admin));
+        let audit =
+            AuditEvent::reservation(AuditAction::Expire, &r, &actor, Some(RESERVATION_EXPIRED.to_owned()), now());
+        assert_eq!((audit.actor_id.as_str(), audit.actor_username.as_str()), ("system", "system"));
+        let event = DomainEvent::from_audit(&audit).unwrap();
+        assert_eq!(event.event_type, EventType::ReservationExpired);
+        assert_eq!(event.data["status"], "expired");
+        assert_eq!(event.user_id.as_str(), "u1");
+    }
+}
