@@ -1,0 +1,286 @@
+//! Webhook deliveries through real processes and a real queue (Redis when `IPAM_TEST_REDIS_URL`
+//! is set, as in CI; otherwise the embedded SQLite queue): an API process that only enqueues,
+//! `ipam worker` processes that deliver, and a local HTTP receiver. A worker killed with
+//! SIGKILL in the middle of a delivery does not lose it; SIGTERM lets an in-flight delivery
+//! finish before the worker exits.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const SECRET: &str = "deliveries-test-secret-0123456789";
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    delivery: String,
+    signature: String,
+    body: Vec<u8>,
+}
+
+/// How the receiver answers the n-th request (0-based): `None` holds the connection open
+/// without answering (a receiver that hangs), `Some((delay, status))` answers after `delay`.
+type Script = Arc<dyn Fn(usize) -> Option<(Duration, u16)> + Send + Sync>;
+
+struct Receiver {
+    port: u16,
+    got: Arc<Mutex<Vec<Received>>>,
+}
+
+fn read_request(stream: &mut TcpStream) -> Option<Received> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let (mut delivery, mut signature, mut length) = (String::new(), String::new(), 0usize);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            match name.trim().to_ascii_lowercase().as_str() {
+                "x-ipam-delivery" => delivery = value.trim().to_owned(),
+                "x-ipam-signature" => signature = value.trim().to_owned(),
+                "content-length" => length = value.trim().parse().ok()?,
+                _ => {}
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Received { delivery, signature, body })
+}
+
+fn receiver(script: Script) -> Receiver {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got: Arc<Mutex<Vec<Received>>> = Arc::default();
+    let seen = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let (seen, script) = (seen.clone(), script.clone());
+            std::thread::spawn(move || {
+                let Some(request) = read_request(&mut stream) else { return };
+                let n = {
+                    let mut all = seen.lock().unwrap();
+                    all.push(request);
+                    all.len() - 1
+                };
+                match script(n) {
+                    None => std::thread::sleep(Duration::from_secs(300)),
+                    Some((delay, status)) => {
+                        std::thread::sleep(delay);
+                        let _ = write!(stream, "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                    }
+                }
+            });
+        }
+    });
+    Receiver { port, got }
+}
+
+impl Receiver {
+    fn count(&self) -> usize {
+        self.got.lock().unwrap().len()
+    }
+
+    fn all(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+fn ipam(dir: &Path, prefix: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ipam"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("IPAM_DATA_DIR", dir.join("data"))
+        .env("IPAM_JWT_SECRET", SECRET)
+        .env("IPAM_BIND_ADDR", "127.0.0.1:0")
+        .env("IPAM_WORKER_ADDR", "127.0.0.1:0")
+        .env("IPAM_RATE_LIMITS", "off")
+        .env("IPAM_AUTO_MIGRATE", "false")
+        .env("IPAM_QUEUE_PREFIX", prefix)
+        .env("IPAM_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
+        .env("IPAM_WEBHOOK_TIMEOUT_MS", "3000")
+        .env("IPAM_WORKER_HEARTBEAT_SECS", "1")
+        .env("IPAM_WORKER_POLL_MS", "100")
+        .env("IPAM_SCHEDULE_OUTBOX_RELAY", "*/2 * * * * *")
+        .env("IPAM_LOG_LEVEL", "info");
+    if let Ok(url) = std::env::var("IPAM_TEST_REDIS_URL") {
+        cmd.env("IPAM_REDIS_URL", url);
+    }
+    cmd
+}
+
+/// A child process, killed on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn worker(dir: &Path, prefix: &str) -> Proc {
+    let log = std::fs::File::create(dir.join(format!("worker-{}.log", ulid::Ulid::generate()))).unwrap();
+    Proc(ipam(dir, prefix).arg("worker").stdout(log.try_clone().unwrap()).stderr(log).spawn().expect("worker starts"))
+}
+
+fn api(dir: &Path, prefix: &str) -> (Proc, u16) {
+    let mut child = ipam(dir, prefix)
+        .args(["serve", "--no-workers"])
+        .env("IPAM_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("api starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port = loop {
+        let line = lines.next().expect("api printed its port").expect("log line");
+        let Ok(log) = serde_json::from_str::<Value>(&line) else { continue };
+        if log["fields"]["message"] == "API listening" {
+            break log["fields"]["port"].as_u64().unwrap() as u16;
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (Proc(child), port)
+}
+
+fn wait_until(what: &str, dir: &Path, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        if Instant::now() > deadline {
+            let logs: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
+                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                .collect();
+            panic!("timed out waiting for {what}; worker logs:\n{}", logs.join("\n---\n"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    prefix: String,
+    http: reqwest::blocking::Client,
+    base: String,
+    token: String,
+    _api: Proc,
+}
+
+fn setup() -> Setup {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = format!("test-{}", ulid::Ulid::generate());
+    let out = ipam(dir.path(), &prefix).arg("migrate").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = ipam(dir.path(), &prefix)
+        .args(["token", "--user", "u1", "--username", "u1", "--permissions", "ipam:admin"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let (api, port) = api(dir.path(), &prefix);
+    let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    Setup { dir, prefix, http, base: format!("http://127.0.0.1:{port}"), token, _api: api }
+}
+
+impl Setup {
+    fn webhook(&self, port: u16) -> (String, String) {
+        let r = self
+            .http
+            .post(format!("{}/ipam/webhooks", self.base))
+            .bearer_auth(&self.token)
+            .json(&json!({"webhook_url": format!("http://127.0.0.1:{port}/hook"), "events": ["region.created"]}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let w: Value = r.json().unwrap();
+        (w["webhook_id"].as_str().unwrap().to_owned(), w["secret_key"].as_str().unwrap().to_owned())
+    }
+
+    fn allocate_region(&self) {
+        let r = self
+            .http
+            .post(format!("{}/ipam/regions", self.base))
+            .bearer_auth(&self.token)
+            .json(&json!({"country": "USA", "region_name": format!("r-{}", ulid::Ulid::generate())}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+
+    fn deliveries(&self, webhook: &str) -> Vec<Value> {
+        let r: Value = self
+            .http
+            .get(format!("{}/ipam/webhooks/{webhook}/deliveries", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        r["results"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+#[test]
+fn a_worker_killed_mid_delivery_does_not_lose_it() {
+    let s = setup();
+    // The first request hangs (the worker dies while waiting); later ones succeed.
+    let rx = receiver(Arc::new(|n| (n > 0).then_some((Duration::ZERO, 200))));
+    let (webhook, secret) = s.webhook(rx.port);
+    let mut first = worker(s.dir.path(), &s.prefix);
+    s.allocate_region();
+    wait_until("the first attempt to reach the receiver", s.dir.path(), Duration::from_secs(60), || rx.count() >= 1);
+
+    let status = Command::new("kill").args(["-KILL", &first.0.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let _ = first.0.wait();
+    let _second = worker(s.dir.path(), &s.prefix);
+
+    wait_until("the delivery to succeed after the crash", s.dir.path(), Duration::from_secs(120), || {
+        s.deliveries(&webhook).first().is_some_and(|d| d["state"] == "succeeded")
+    });
+    let got = rx.all();
+    assert!(got.len() >= 2, "{got:?}");
+    assert!(got.iter().all(|r| r.delivery == got[0].delivery), "one delivery id across attempts: {got:?}");
+    for r in &got {
+        assert!(ipam_jobs::signing::verify(&secret, &r.body, &r.signature), "signature over the raw body");
+    }
+    let deliveries = s.deliveries(&webhook);
+    assert_eq!(deliveries.len(), 1, "the event was delivered once, not fanned out twice");
+    assert_eq!(deliveries[0]["delivery_id"], got[0].delivery.as_str());
+}
+
+#[test]
+fn sigterm_lets_an_in_flight_delivery_finish_before_the_worker_exits() {
+    let s = setup();
+    // The receiver takes two seconds to answer.
+    let rx = receiver(Arc::new(|_| Some((Duration::from_secs(2), 200))));
+    let (webhook, _) = s.webhook(rx.port);
+    let mut w = worker(s.dir.path(), &s.prefix);
+    s.allocate_region();
+    wait_until("the attempt to reach the receiver", s.dir.path(), Duration::from_secs(60), || rx.count() >= 1);
+
+    let status = Command::new("kill").args(["-TERM", &w.0.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = w.0.wait().unwrap();
+    assert!(exit.success(), "the worker exited with {exit} after SIGTERM");
+    // It exited only after the receiver answered and the outcome was recorded.
+    let deliveries = s.deliveries(&webhook);
+    assert_eq!(deliveries[0]["state"], "succeeded", "{deliveries:?}");
+    assert_eq!(deliveries[0]["attempt"], 1);
+    assert_eq!(rx.count(), 1);
+}
