@@ -31,3 +31,28 @@ pub fn delivery_latency(since_event: Duration) {
 pub fn outbox_backlog(n: u64) {
     metrics::gauge!("ipam_outbox_backlog").set(n as f64);
 }
+
+/// Job names, for [`describe`].
+const JOB_NAMES: &[&str] = &[
+    "dispatch_events",
+    "deliver_webhook",
+    "reservation_expiry",
+    "share_expiry",
+    "notification_cleanup",
+    "delivery_pruning",
+    "outbox_relay",
+];
+
+/// Creates every counter at zero when a process starts, so Prometheus' `increase()` sees a
+/// process's first failure (a counter that appears at 1 has no "before" to increase from).
+pub fn describe() {
+    for job in JOB_NAMES {
+        for outcome in ["succeeded", "retried", "dead"] {
+            metrics::counter!("ipam_jobs_total", "job" => *job, "outcome" => outcome).increment(0);
+        }
+        metrics::counter!("ipam_jobs_dead_total", "job" => *job).increment(0);
+    }
+    for outcome in ["success", "retry", "dead"] {
+        metrics::counter!("ipam_webhook_deliveries_total", "outcome" => outcome).increment(0);
+    }
+}

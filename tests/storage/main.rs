@@ -141,6 +141,16 @@ macro_rules! conformance {
             deleting_a_filter_is_true_once_and_false_for_unknown_filters_and_users,
             saved_filters_and_settings_survive_each_others_changes,
             sixty_racing_filter_additions_under_a_limit_of_fifty_leave_exactly_fifty,
+            // job platform
+            an_allocation_is_fanned_out_once_to_each_active_subscribed_webhook_of_its_owner,
+            concurrent_dispatchers_never_fan_an_event_out_twice,
+            a_due_delivery_is_claimed_by_one_worker_until_its_lease_expires,
+            recorded_attempts_move_the_delivery_and_the_webhooks_failure_count,
+            only_the_owners_dead_deliveries_can_be_requeued_with_a_fresh_round,
+            webhooks_are_managed_per_user_within_a_limit,
+            each_cron_tick_is_claimed_once_and_its_runs_are_recorded,
+            the_expiry_sweeps_record_lapsed_reservations_and_shares_once,
+            the_relay_finds_overdue_deliveries_and_the_pruner_deletes_only_old_finished_work,
         ]);
     };
     (@tests $every:tt $backend:ident, $factory:path, [$($(#[$attr:meta])* $name:ident),* $(,)?]) => {

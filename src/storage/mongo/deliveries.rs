@@ -98,7 +98,7 @@ pub(super) fn success_update(now: DateTime<Utc>) -> Document {
 /// A dead delivery counts one failure; an active webhook that reaches `disable_after` is
 /// disabled, saying why. One pipeline update, so the count and the decision cannot drift apart
 /// (both conditions of the second stage read the values the first stage left).
-pub(super) fn failure_update(disable_after: u32) -> Vec<Document> {
+pub(super) fn failure_update(disable_after: u32, now: DateTime<Utc>) -> Vec<Document> {
     let disable = doc! { "$and": ["$is_active", { "$gte": ["$failure_count", i64::from(disable_after)] }] };
     let reason = doc! { "$concat": [
         "disabled after ", { "$toString": "$failure_count" }, " consecutive failed deliveries",
@@ -107,6 +107,7 @@ pub(super) fn failure_update(disable_after: u32) -> Vec<Document> {
         doc! { "$set": { "failure_count": { "$add": [{ "$ifNull": ["$failure_count", 0_i64] }, 1_i64] } } },
         doc! { "$set": {
             "disabled_reason": { "$cond": [disable.clone(), reason, "$disabled_reason"] },
+            "updated_at": { "$cond": [disable.clone(), date(now), "$updated_at"] },
             "is_active": { "$cond": [disable, false, "$is_active"] },
         }},
     ]
@@ -212,7 +213,7 @@ impl MongoStore {
             AttemptOutcome::Dead => {
                 let before = self
                     .webhooks()
-                    .find_one_and_update(hook, failure_update(disable_after))
+                    .find_one_and_update(hook, failure_update(disable_after, now))
                     .return_document(ReturnDocument::Before)
                     .await
                     .map_err(errors::db)?;
@@ -344,13 +345,14 @@ mod tests {
     fn a_failure_counts_and_disables_an_active_webhook_at_the_threshold() {
         let disable = doc! { "$and": ["$is_active", { "$gte": ["$failure_count", 5_i64] }] };
         assert_eq!(
-            failure_update(5),
+            failure_update(5, now()),
             vec![
                 doc! { "$set": { "failure_count": { "$add": [{ "$ifNull": ["$failure_count", 0_i64] }, 1_i64] } } },
                 doc! { "$set": {
                     "disabled_reason": { "$cond": [disable.clone(), { "$concat": [
                         "disabled after ", { "$toString": "$failure_count" }, " consecutive failed deliveries",
                     ]}, "$disabled_reason"] },
+                    "updated_at": { "$cond": [disable.clone(), date(now()), "$updated_at"] },
                     "is_active": { "$cond": [disable, false, "$is_active"] },
                 }},
             ]

@@ -75,7 +75,8 @@ impl ExpiryStore for MongoStore {
             if updated.modified_count != 1 {
                 continue; // converted, cancelled or expired by someone else meanwhile
             }
-            r.status = ReservationStatus::Expired;
+            // The snapshot shows the reservation as it was when it lapsed (as on SQLite).
+            r.status = ReservationStatus::Active;
             let reason = Some(RESERVATION_EXPIRED.to_owned());
             self.record(&[AuditEvent::reservation(AuditAction::Expire, &r, &actor, reason, now)]).await?;
             expired += 1;
