@@ -1,5 +1,5 @@
 //! Webhook deliveries through real processes and a real queue (Redis when `IPAM_TEST_REDIS_URL`
-//! is set, as in CI; otherwise the embedded SQLite queue): an API process that only enqueues,
+//! is set, as in CI, and always the embedded SQLite queue): an API process that only enqueues,
 //! `ipam worker` processes that deliver, and a local HTTP receiver. A worker killed with
 //! SIGKILL in the middle of a delivery does not lose it; SIGTERM lets an in-flight delivery
 //! finish before the worker exits.
@@ -97,7 +97,15 @@ impl Receiver {
     }
 }
 
-fn ipam(dir: &Path, prefix: &str) -> Command {
+/// The queue backends to run on: always the embedded SQLite queue, and Redis when
+/// `IPAM_TEST_REDIS_URL` is set (CI sets it).
+fn queues() -> Vec<Option<String>> {
+    let mut all = vec![None];
+    all.extend(std::env::var("IPAM_TEST_REDIS_URL").ok().map(Some));
+    all
+}
+
+fn ipam(dir: &Path, prefix: &str, redis: Option<&str>) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ipam"));
     cmd.current_dir(dir)
         .env_clear()
@@ -115,7 +123,7 @@ fn ipam(dir: &Path, prefix: &str) -> Command {
         .env("IPAM_WORKER_POLL_MS", "100")
         .env("IPAM_SCHEDULE_OUTBOX_RELAY", "*/2 * * * * *")
         .env("IPAM_LOG_LEVEL", "info");
-    if let Ok(url) = std::env::var("IPAM_TEST_REDIS_URL") {
+    if let Some(url) = redis {
         cmd.env("IPAM_REDIS_URL", url);
     }
     cmd
@@ -131,13 +139,20 @@ impl Drop for Proc {
     }
 }
 
-fn worker(dir: &Path, prefix: &str) -> Proc {
+fn worker(dir: &Path, prefix: &str, redis: Option<&str>) -> Proc {
     let log = std::fs::File::create(dir.join(format!("worker-{}.log", ulid::Ulid::generate()))).unwrap();
-    Proc(ipam(dir, prefix).arg("worker").stdout(log.try_clone().unwrap()).stderr(log).spawn().expect("worker starts"))
+    Proc(
+        ipam(dir, prefix, redis)
+            .arg("worker")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("worker starts"),
+    )
 }
 
-fn api(dir: &Path, prefix: &str) -> (Proc, u16) {
-    let mut child = ipam(dir, prefix)
+fn api(dir: &Path, prefix: &str, redis: Option<&str>) -> (Proc, u16) {
+    let mut child = ipam(dir, prefix, redis)
         .args(["serve", "--no-workers"])
         .env("IPAM_LOG_FORMAT", "json")
         .stdout(Stdio::piped())
@@ -175,29 +190,34 @@ fn wait_until(what: &str, dir: &Path, timeout: Duration, mut done: impl FnMut() 
 struct Setup {
     dir: tempfile::TempDir,
     prefix: String,
+    redis: Option<String>,
     http: reqwest::blocking::Client,
     base: String,
     token: String,
     _api: Proc,
 }
 
-fn setup() -> Setup {
+fn setup(redis: Option<String>) -> Setup {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let prefix = format!("test-{}", ulid::Ulid::generate());
-    let out = ipam(dir.path(), &prefix).arg("migrate").output().unwrap();
+    let out = ipam(dir.path(), &prefix, redis.as_deref()).arg("migrate").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = ipam(dir.path(), &prefix)
+    let out = ipam(dir.path(), &prefix, redis.as_deref())
         .args(["token", "--user", "u1", "--username", "u1", "--permissions", "ipam:admin"])
         .output()
         .unwrap();
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let (api, port) = api(dir.path(), &prefix);
+    let (api, port) = api(dir.path(), &prefix, redis.as_deref());
     let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-    Setup { dir, prefix, http, base: format!("http://127.0.0.1:{port}"), token, _api: api }
+    Setup { dir, prefix, redis, http, base: format!("http://127.0.0.1:{port}"), token, _api: api }
 }
 
 impl Setup {
+    fn worker(&self) -> Proc {
+        worker(self.dir.path(), &self.prefix, self.redis.as_deref())
+    }
+
     fn webhook(&self, port: u16) -> (String, String) {
         let r = self
             .http
@@ -237,18 +257,24 @@ impl Setup {
 
 #[test]
 fn a_worker_killed_mid_delivery_does_not_lose_it() {
-    let s = setup();
+    for queue in queues() {
+        killed_mid_delivery(queue);
+    }
+}
+
+fn killed_mid_delivery(queue: Option<String>) {
+    let s = setup(queue);
     // The first request hangs (the worker dies while waiting); later ones succeed.
     let rx = receiver(Arc::new(|n| (n > 0).then_some((Duration::ZERO, 200))));
     let (webhook, secret) = s.webhook(rx.port);
-    let mut first = worker(s.dir.path(), &s.prefix);
+    let mut first = s.worker();
     s.allocate_region();
     wait_until("the first attempt to reach the receiver", s.dir.path(), Duration::from_secs(60), || rx.count() >= 1);
 
     let status = Command::new("kill").args(["-KILL", &first.0.id().to_string()]).status().unwrap();
     assert!(status.success());
     let _ = first.0.wait();
-    let _second = worker(s.dir.path(), &s.prefix);
+    let _second = s.worker();
 
     wait_until("the delivery to succeed after the crash", s.dir.path(), Duration::from_secs(120), || {
         s.deliveries(&webhook).first().is_some_and(|d| d["state"] == "succeeded")
@@ -266,11 +292,17 @@ fn a_worker_killed_mid_delivery_does_not_lose_it() {
 
 #[test]
 fn sigterm_lets_an_in_flight_delivery_finish_before_the_worker_exits() {
-    let s = setup();
+    for queue in queues() {
+        sigterm_drains(queue);
+    }
+}
+
+fn sigterm_drains(queue: Option<String>) {
+    let s = setup(queue);
     // The receiver takes two seconds to answer.
     let rx = receiver(Arc::new(|_| Some((Duration::from_secs(2), 200))));
     let (webhook, _) = s.webhook(rx.port);
-    let mut w = worker(s.dir.path(), &s.prefix);
+    let mut w = s.worker();
     s.allocate_region();
     wait_until("the attempt to reach the receiver", s.dir.path(), Duration::from_secs(60), || rx.count() >= 1);
 

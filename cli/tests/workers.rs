@@ -1,12 +1,12 @@
 //! `ipam worker` processes as operators run them: several against one queue, each cron tick
-//! executed exactly once, and SIGTERM draining before exit. Runs on the Redis queue when
-//! `IPAM_TEST_REDIS_URL` is set (CI sets it), otherwise on the embedded SQLite queue.
+//! executed exactly once, and SIGTERM draining before exit. Runs on the embedded SQLite queue,
+//! and on Redis too when `IPAM_TEST_REDIS_URL` is set (CI sets it).
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn worker(dir: &Path, prefix: &str) -> Child {
+fn worker(dir: &Path, prefix: &str, redis: Option<&str>) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ipam"));
     cmd.arg("worker")
         .current_dir(dir)
@@ -23,7 +23,7 @@ fn worker(dir: &Path, prefix: &str) -> Child {
         .env("IPAM_SCHEDULE_SHARE_EXPIRY", "0 0 0 1 1 *")
         .env("IPAM_SCHEDULE_NOTIFICATION_CLEANUP", "0 0 0 1 1 *")
         .env("IPAM_SCHEDULE_DELIVERY_PRUNING", "0 0 0 1 1 *");
-    if let Ok(url) = std::env::var("IPAM_TEST_REDIS_URL") {
+    if let Some(url) = redis {
         cmd.env("IPAM_REDIS_URL", url);
     }
     let log = std::fs::File::create(dir.join(format!("{}.log", ulid::Ulid::generate()))).unwrap();
@@ -58,6 +58,15 @@ fn terminate(child: &mut Child) -> std::process::ExitStatus {
 
 #[test]
 fn with_three_worker_processes_each_cron_tick_runs_exactly_once_and_sigterm_stops_them_cleanly() {
+    // Always on the embedded SQLite queue; also on Redis when `IPAM_TEST_REDIS_URL` is set.
+    let mut queues = vec![None];
+    queues.extend(std::env::var("IPAM_TEST_REDIS_URL").ok().map(Some));
+    for queue in queues {
+        three_workers(queue.as_deref());
+    }
+}
+
+fn three_workers(redis: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let migrate = Command::new(env!("CARGO_BIN_EXE_ipam"))
         .current_dir(dir.path())
@@ -68,7 +77,7 @@ fn with_three_worker_processes_each_cron_tick_runs_exactly_once_and_sigterm_stop
         .unwrap();
     assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
     let prefix = format!("test-{}", ulid::Ulid::generate());
-    let mut workers: Vec<Child> = (0..3).map(|_| worker(dir.path(), &prefix)).collect();
+    let mut workers: Vec<Child> = (0..3).map(|_| worker(dir.path(), &prefix, redis)).collect();
 
     // Wait (bounded) until several ticks have been run to completion.
     let deadline = Instant::now() + Duration::from_secs(120);

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
+use apalis_core::backend::Vacuum;
 use apalis_redis::{ConnectionManager, RedisStorage};
 use apalis_sqlite::{SqlitePool, SqliteStorage};
 use ipam_core::configuration::Settings;
@@ -190,6 +191,21 @@ impl JobQueue {
             }
         }
         Ok(out)
+    }
+
+    /// Deletes finished tasks (done or killed) older than `age` from both queues; apalis keeps
+    /// them forever otherwise (on Redis, in memory). Returns how many.
+    pub async fn vacuum(&self, age: Duration) -> anyhow::Result<usize> {
+        let mut n = 0;
+        for lane in Lane::ALL {
+            if let Some(mut s) = self.redis(lane) {
+                n += s.vacuum_before(age).await.map_err(|e| anyhow::anyhow!("cannot vacuum the Redis queue: {e}"))?;
+            }
+            if let Some(mut s) = self.sqlite(lane) {
+                n += s.vacuum_before(age).await.map_err(|e| anyhow::anyhow!("cannot vacuum the SQLite queue: {e}"))?;
+            }
+        }
+        Ok(n)
     }
 
     /// Checks the queue backend answers.

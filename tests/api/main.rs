@@ -7,6 +7,7 @@ mod countries;
 mod errors;
 mod hosts;
 mod interpret;
+mod jobs;
 mod operations;
 mod preferences;
 mod quotas;

@@ -10,6 +10,7 @@ mod preferences;
 mod quotas;
 mod regions;
 mod reservations;
+mod schedules;
 mod search;
 mod shares;
 mod webhooks;
@@ -45,6 +46,7 @@ pub(crate) fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(shares::router())
         .merge(preferences::router())
         .merge(webhooks::router())
+        .merge(schedules::router())
         .route_layer(guarded(Policy::Standard));
     let public = shares::public_router().route_layer(from_fn_with_state(state.clone(), shares::public_limit));
     OpenApiRouter::with_openapi(ApiDoc::openapi())

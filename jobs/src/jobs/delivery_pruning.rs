@@ -1,5 +1,6 @@
 //! Delivery-log pruning (daily): finished webhook deliveries older than 30 days, dispatched
-//! outbox events older than 7 days and schedule history older than 30 days are deleted.
+//! outbox events older than 7 days, schedule history older than 30 days and finished queue
+//! tasks older than a day are deleted.
 
 use chrono::Duration;
 
@@ -17,5 +18,8 @@ pub async fn run(platform: &Platform) -> JobResult {
     let deliveries = store.prune_deliveries(now - Duration::days(DELIVERY_RETENTION_DAYS)).await?;
     let events = store.prune_events(now - Duration::days(EVENT_RETENTION_DAYS)).await?;
     let ticks = store.prune_ticks(now - Duration::days(DELIVERY_RETENTION_DAYS)).await?;
-    Ok(format!("{deliveries} deliveries, {events} events and {ticks} schedule runs pruned"))
+    let tasks = platform.queue().vacuum(std::time::Duration::from_secs(24 * 3600)).await?;
+    Ok(format!(
+        "{deliveries} deliveries, {events} events, {ticks} schedule runs and {tasks} finished queue tasks pruned"
+    ))
 }
