@@ -4,6 +4,8 @@
 //! SIGKILL in the middle of a delivery does not lose it; SIGTERM lets an in-flight delivery
 //! finish before the worker exits.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -175,13 +177,8 @@ fn wait_until(what: &str, dir: &Path, timeout: Duration, mut done: impl FnMut() 
     let deadline = Instant::now() + timeout;
     while !done() {
         if Instant::now() > deadline {
-            let logs: Vec<String> = std::fs::read_dir(dir)
-                .unwrap()
-                .filter_map(|e| e.ok())
-                .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
-                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-                .collect();
-            panic!("timed out waiting for {what}; worker logs:\n{}", logs.join("\n---\n"));
+            let logs = support::worker_logs(dir);
+            panic!("timed out waiting for {what}; worker logs:\n{}", logs);
         }
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -2,6 +2,8 @@
 //! executed exactly once, and SIGTERM draining before exit. Runs on the embedded SQLite queue,
 //! and on Redis too when `IPAM_TEST_REDIS_URL` is set (CI sets it).
 
+mod support;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -88,13 +90,8 @@ fn three_workers(redis: Option<&str>) {
             break all;
         }
         if Instant::now() > deadline {
-            let logs: Vec<String> = std::fs::read_dir(dir.path())
-                .unwrap()
-                .filter_map(|e| e.ok())
-                .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
-                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-                .collect();
-            panic!("only {done} ticks finished in 120 s: {all:?}\nworker logs:\n{}", logs.join("\n---\n"));
+            let logs = support::worker_logs(dir.path());
+            panic!("only {done} ticks finished in 120 s: {all:?}\nworker logs:\n{}", logs);
         }
         std::thread::sleep(Duration::from_millis(200));
     };
@@ -102,13 +99,8 @@ fn three_workers(redis: Option<&str>) {
     for w in &mut workers {
         let status = terminate(w);
         if !status.success() {
-            let logs: Vec<String> = std::fs::read_dir(dir.path())
-                .unwrap()
-                .filter_map(|e| e.ok())
-                .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
-                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-                .collect();
-            panic!("a worker exited with {status} after SIGTERM; logs:\n{}", logs.join("\n---\n"));
+            let logs = support::worker_logs(dir.path());
+            panic!("a worker exited with {status} after SIGTERM; logs:\n{}", logs);
         }
     }
     // Each tick is one row (the claim), and a tick run twice would show two attempts.

@@ -1,10 +1,11 @@
 //! Shareable links: `POST/GET /ipam/shares`, `DELETE /ipam/shares/{share_id}` and the public
 //! reader `GET /ipam/shares/{share_token}`.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use ipam_core::auth::Permission;
 use ipam_core::clock::Clock;
 use ipam_core::configuration::Switch;
+use ipam_tests::json::{keys, sorted, text, time};
 use ipam_tests::{Caller, TestApp, TestResponse, spawn_app, spawn_app_with};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -18,32 +19,6 @@ const UNKNOWN_ID: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
 
 /// A well-formed token (43 url-safe characters) that no share has.
 const UNKNOWN_TOKEN: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-
-/// The text at `key` of a JSON object.
-fn text(v: &Value, key: &str) -> String {
-    v[key].as_str().unwrap_or_else(|| panic!("`{key}` is not a string in {v}")).to_owned()
-}
-
-/// The time at `key` of a JSON object.
-fn time(v: &Value, key: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(&text(v, key))
-        .unwrap_or_else(|e| panic!("`{key}` is not RFC 3339 in {v}: {e}"))
-        .with_timezone(&Utc)
-}
-
-/// The keys of a JSON object, sorted.
-fn keys(v: &Value) -> Vec<String> {
-    let mut k: Vec<String> = v.as_object().unwrap_or_else(|| panic!("not an object: {v}")).keys().cloned().collect();
-    k.sort();
-    k
-}
-
-/// `names`, sorted, as owned strings.
-fn sorted(names: &[&str]) -> Vec<String> {
-    let mut k: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
-    k.sort();
-    k
-}
 
 /// Creates a share and returns its body (panics unless 201).
 async fn share(u: &Caller<'_>, resource_type: &str, resource_id: &str, days: i64) -> Value {

@@ -7,9 +7,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use ipam_core::clock::Clock;
 use ipam_core::configuration::Settings;
+use ipam_tests::json::{keys, text, time};
 use ipam_tests::{Caller, TestApp, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -18,25 +19,6 @@ use tokio::net::{TcpListener, TcpStream};
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// The text at `key` of a JSON object.
-fn text(v: &Value, key: &str) -> String {
-    v[key].as_str().unwrap_or_else(|| panic!("`{key}` is not a string in {v}")).to_owned()
-}
-
-/// The time at `key` of a JSON object.
-fn time(v: &Value, key: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(&text(v, key))
-        .unwrap_or_else(|e| panic!("`{key}` is not RFC 3339 in {v}: {e}"))
-        .with_timezone(&Utc)
-}
-
-/// The keys of a JSON object, sorted.
-fn keys(v: &Value) -> Vec<String> {
-    let mut k: Vec<String> = v.as_object().unwrap_or_else(|| panic!("not an object: {v}")).keys().cloned().collect();
-    k.sort();
-    k
-}
 
 /// Settings that let webhooks reach the loopback receiver.
 fn private_targets(s: &mut Settings) {

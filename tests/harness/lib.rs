@@ -16,6 +16,8 @@ use serde_json::Value;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
+pub mod json;
+
 /// The secret every test app signs tokens with.
 pub const TEST_SECRET: &str = "test-secret-0123456789abcdef";
 

@@ -24,3 +24,20 @@ pub async fn run_scheduled(platform: &Platform, schedule: ScheduleName) -> JobRe
 
 /// Rows a sweep touches per unit of work (keeps each write transaction short).
 pub(crate) const SWEEP_BATCH: u32 = 500;
+
+/// Runs `batch` (one unit of work over at most `limit` rows) until a batch comes back short;
+/// returns the total.
+pub(crate) async fn sweep<F, Fut>(mut batch: F) -> anyhow::Result<u64>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = ipam_core::error::Result<u64>>,
+{
+    let mut total = 0;
+    loop {
+        let n = batch(SWEEP_BATCH).await?;
+        total += n;
+        if n < u64::from(SWEEP_BATCH) {
+            return Ok(total);
+        }
+    }
+}
