@@ -187,7 +187,7 @@ async fn kick_dispatch(State(state): State<AppState>, req: Request, next: Next) 
     let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let response = next.run(req).await;
     if changes && response.status().is_success() {
-        state.platform.kick_dispatch().await;
+        state.platform.kick_dispatch_in_background();
     }
     response
 }

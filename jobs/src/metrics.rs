@@ -17,7 +17,8 @@ pub fn queue_depth(queue: &str, depth: u64) {
     metrics::gauge!("ipam_queue_depth", "queue" => queue.to_owned()).set(depth as f64);
 }
 
-/// A webhook delivery attempt ended: `outcome` is `success`, `retry` or `dead`.
+/// A webhook delivery attempt ended: `outcome` is `success`, `retry`, `dead`, or `abandoned`
+/// (the webhook was disabled; not attempted, not a failure).
 pub fn delivery_attempt(outcome: &'static str) {
     metrics::counter!("ipam_webhook_deliveries_total", "outcome" => outcome).increment(1);
 }
@@ -52,7 +53,7 @@ pub fn describe() {
         }
         metrics::counter!("ipam_jobs_dead_total", "job" => *job).increment(0);
     }
-    for outcome in ["success", "retry", "dead"] {
+    for outcome in ["success", "retry", "dead", "abandoned"] {
         metrics::counter!("ipam_webhook_deliveries_total", "outcome" => outcome).increment(0);
     }
 }

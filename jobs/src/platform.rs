@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
 use ipam_core::clock::SharedClock;
 use ipam_core::configuration::Settings;
 use ipam_core::storage::{RunOutcome, Store};
@@ -33,6 +34,12 @@ impl std::fmt::Debug for Platform {
     }
 }
 
+async fn kick(queue: JobQueue) {
+    if let Err(e) = queue.push(Envelope::new(Job::DispatchEvents)).await {
+        tracing::warn!(error = %e, "could not enqueue event dispatch; the outbox relay will pick the events up");
+    }
+}
+
 /// What a job reports when it did its work: a short summary for logs and the schedule history.
 pub type JobResult = anyhow::Result<String>;
 
@@ -53,6 +60,9 @@ impl Platform {
             .connect_timeout(Duration::from_millis(settings.webhook_timeout_ms))
             // 3xx is a failure, never followed: a redirect could lead to a private address.
             .redirect(reqwest::redirect::Policy::none())
+            // Never through a proxy from the environment: a proxy resolves the target itself,
+            // which would bypass the public-address resolver below.
+            .no_proxy()
             .user_agent(concat!("ipam-webhooks/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(Arc::new(PublicOnlyResolver { allow_private: settings.webhook_allow_private_targets }))
             .build()?;
@@ -111,9 +121,13 @@ impl Platform {
     /// Asks a worker to fan new events out now (called after every change; the outbox relay
     /// catches any kick that is lost).
     pub async fn kick_dispatch(&self) {
-        if let Err(e) = self.queue.push(Envelope::new(Job::DispatchEvents)).await {
-            tracing::warn!(error = %e, "could not enqueue event dispatch; the outbox relay will pick the events up");
-        }
+        kick(self.queue.clone()).await;
+    }
+
+    /// Like [`kick_dispatch`](Self::kick_dispatch), without waiting for the queue (the API's
+    /// responses never wait on it).
+    pub fn kick_dispatch_in_background(&self) {
+        tokio::spawn(kick(self.queue.clone()));
     }
 
     /// Runs one job attempt. A failure is retried by re-scheduling the job with backoff until
@@ -123,10 +137,25 @@ impl Platform {
         let name = envelope.job.name();
         let attempt = envelope.previous_attempts + 1;
         let started = Instant::now();
-        let result = match &envelope.job {
-            Job::DispatchEvents => jobs::dispatch_events::run(self).await,
-            Job::DeliverWebhook { delivery_id } => jobs::deliver_webhook::run(self, delivery_id).await,
-            Job::Scheduled { schedule, .. } => jobs::run_scheduled(self, *schedule).await,
+        let work = async {
+            match &envelope.job {
+                Job::DispatchEvents => jobs::dispatch_events::run(self).await,
+                Job::DeliverWebhook { delivery_id } => jobs::deliver_webhook::run(self, delivery_id).await,
+                Job::Scheduled { schedule, .. } => jobs::run_scheduled(self, *schedule).await,
+            }
+        };
+        // A panic is a failure like any other: retried with backoff, then dead, and recorded
+        // (apalis would otherwise kill the task without our bookkeeping).
+        let result = match std::panic::AssertUnwindSafe(work).catch_unwind().await {
+            Ok(result) => result,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_else(|| "unknown panic".into());
+                Err(anyhow::anyhow!("the job panicked: {what}"))
+            }
         };
         let took = started.elapsed();
         let tick = match &envelope.job {

@@ -12,6 +12,7 @@ use apalis_cron::CronScheduler;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::StreamExt;
 use ipam_core::configuration::Settings;
+use ipam_core::storage::RunOutcome;
 use serde::{Deserialize, Serialize};
 
 use crate::job::{Envelope, Job};
@@ -142,7 +143,13 @@ impl Schedules {
 pub async fn claim_and_enqueue(platform: &Platform, name: ScheduleName, tick: DateTime<Utc>) -> anyhow::Result<bool> {
     let won = platform.store().claim_tick(name.as_str(), tick, platform.worker_name(), platform.now()).await?;
     if won {
-        platform.queue().push(Envelope::new(Job::Scheduled { schedule: name, tick })).await?;
+        if let Err(e) = platform.queue().push(Envelope::new(Job::Scheduled { schedule: name, tick })).await {
+            // Nobody else can claim this tick now: say so where operators look, rather than
+            // leaving it "running" forever. The next tick runs as usual.
+            let detail = format!("could not be queued: {e:#}");
+            platform.store().finish_tick(name.as_str(), tick, RunOutcome::Dead, &detail, platform.now()).await?;
+            return Err(e);
+        }
         tracing::debug!(schedule = %name, %tick, "tick claimed and enqueued");
     }
     Ok(won)

@@ -16,17 +16,17 @@ pub async fn check(url: &WebhookUrl, allow_private: bool) -> Result<(), String> 
         Ok(ip) => vec![SocketAddr::new(ip, port)],
         Err(_) => tokio::net::lookup_host((host.as_str(), port))
             .await
-            .map_err(|_| format!("host '{host}' could not be resolved"))?
+            .map_err(|_| format!("host '{host}' could not be resolved; webhooks must target a public address"))?
             .collect(),
     };
     if addrs.is_empty() {
         return Err(format!("host '{host}' could not be resolved"));
     }
     if !allow_private && let Some(bad) = addrs.iter().find(|a| is_non_public(a.ip())) {
+        // The address stays in the server log: echoing it would let callers map internal DNS.
+        tracing::info!(%host, address = %bad.ip(), "webhook target refused: not a public address");
         return Err(format!(
-            "'{host}' resolves to {}, a loopback, private, link-local or metadata address; webhooks must target a \
-             public address",
-            bad.ip()
+            "'{host}' does not resolve only to public addresses; webhooks must target a public address"
         ));
     }
     Ok(())
@@ -48,7 +48,7 @@ impl Resolve for PublicOnlyResolver {
             let usable: Vec<SocketAddr> =
                 found.into_iter().filter(|a| allow_private || !is_non_public(a.ip())).collect();
             if usable.is_empty() {
-                let msg = format!("'{host}' has no public address");
+                let msg = format!("'{host}' does not resolve to a public address");
                 return Err(Box::new(std::io::Error::other(msg)) as Box<dyn std::error::Error + Send + Sync>);
             }
             let addrs: Addrs = Box::new(usable.into_iter());
@@ -73,7 +73,8 @@ mod tests {
     #[tokio::test]
     async fn loopback_targets_are_refused_unless_allowed() {
         let url = WebhookUrl::parse("http://127.0.0.1:9/hook").unwrap();
-        assert!(check(&url, false).await.unwrap_err().contains("127.0.0.1"));
+        let err = check(&url, false).await.unwrap_err();
+        assert!(err.contains("public address") && !err.contains("127.0.0.1 is"), "{err}");
         assert!(check(&url, true).await.is_ok());
         let named = WebhookUrl::parse("http://localhost:9/hook").unwrap();
         assert!(check(&named, false).await.is_err());

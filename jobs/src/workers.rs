@@ -20,15 +20,22 @@ async fn handle(envelope: Envelope, platform: Data<Arc<Platform>>) -> Result<(),
     platform.execute(envelope).await.map_err(|e| e.to_string().into())
 }
 
+/// The longest a job may run before apalis cuts it: a delivery waits at most its timeout, a
+/// sweep over a large backlog may take a while (each of its units of work is short).
+fn time_limit(lane: Lane, settings: &ipam_core::configuration::Settings) -> Duration {
+    match lane {
+        Lane::Webhooks => Duration::from_millis(settings.webhook_timeout_ms) + Duration::from_secs(60),
+        Lane::Jobs => Duration::from_secs(3600),
+    }
+}
+
 macro_rules! worker {
-    ($name:expr, $backend:expr, $platform:expr, $settings:expr) => {
+    ($name:expr, $backend:expr, $platform:expr, $settings:expr, $lane:expr) => {
         WorkerBuilder::new($name)
             .backend($backend.poll_with_interval(Duration::from_millis($settings.worker_poll_ms)))
             .data($platform.clone())
             .concurrency(usize::try_from($settings.worker_concurrency).unwrap_or(4))
-            // Longer than any attempt (a delivery waits at most its timeout): a stuck job is
-            // cut and its failure retried rather than holding a slot forever.
-            .timeout(Duration::from_millis($settings.webhook_timeout_ms) + Duration::from_secs(60))
+            .timeout(time_limit($lane, &$settings))
             .enable_tracing()
             .catch_panic()
             .build(handle)
@@ -71,11 +78,11 @@ pub fn start_workers(platform: Arc<Platform>, shutdown: impl Future<Output = ()>
         if let Some(storage) = platform.queue().redis(lane) {
             monitor = monitor.register(move |restarts| {
                 // A restarted worker registers under a new name (apalis refuses a live one).
-                worker!(format!("{worker_name}-{restarts}"), storage.clone(), p, s)
+                worker!(format!("{worker_name}-{restarts}"), storage.clone(), p, s, lane)
             });
         } else if let Some(storage) = platform.queue().sqlite(lane) {
-            monitor =
-                monitor.register(move |restarts| worker!(format!("{worker_name}-{restarts}"), storage.clone(), p, s));
+            monitor = monitor
+                .register(move |restarts| worker!(format!("{worker_name}-{restarts}"), storage.clone(), p, s, lane));
         }
     }
     let crons = platform

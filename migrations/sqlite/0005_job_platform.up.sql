@@ -41,6 +41,7 @@ CREATE TABLE ipam_webhook_deliveries (
     round_start     INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT,
     lease_until     TEXT,
+    lease_holder    TEXT,
     event_at        TEXT NOT NULL,
     created_at      TEXT NOT NULL,
     updated_at      TEXT NOT NULL

@@ -8,6 +8,7 @@ use crate::domain::{
     WebhookUrl,
 };
 use crate::error::{IpamError, Result};
+use crate::storage::outcomes::webhook_disabled;
 
 fn not_found(id: &WebhookId) -> IpamError {
     IpamError::not_found("webhook", id.as_str())
@@ -56,6 +57,9 @@ impl Ipam {
     /// Creates a `ping` delivery to the webhook (the caller queues it).
     pub async fn ping_webhook(&self, actor: &Actor, id: &WebhookId) -> Result<Delivery> {
         let webhook = self.webhook(actor, id).await?;
+        if !webhook.is_active {
+            return Err(webhook_disabled(&webhook));
+        }
         let now = self.now();
         let event = DomainEvent::ping(&actor.user_id, webhook.id.as_str(), now);
         let delivery = Delivery::new(&webhook, &event.id, event.event_type, event.body(), now, now);
@@ -65,7 +69,10 @@ impl Ipam {
 
     /// Puts a dead delivery back in line for a fresh round of attempts (the caller queues it).
     pub async fn retry_delivery(&self, actor: &Actor, id: &WebhookId, delivery: &DeliveryId) -> Result<Delivery> {
-        self.webhook(actor, id).await?;
+        let webhook = self.webhook(actor, id).await?;
+        if !webhook.is_active {
+            return Err(webhook_disabled(&webhook));
+        }
         self.store.requeue_delivery(&actor.user_id, id, delivery, self.now()).await
     }
 }

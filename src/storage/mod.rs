@@ -9,7 +9,7 @@
 pub mod filters;
 pub mod migrations;
 pub mod mongo;
-mod outcomes;
+pub(crate) mod outcomes;
 pub mod platform;
 mod repair;
 pub mod sqlite;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::domain::{Country, DeliveryId, Host, Hostname, Region, Reservation, SlotMap};
+use crate::domain::{Country, DeliveryId, Host, Hostname, Region, Reservation, SlotMap, Webhook};
 use crate::error::{ConflictKind, IpamError};
 
 /// A region name already used in the country.
@@ -132,5 +132,14 @@ pub(crate) fn delivery_not_dead(id: &DeliveryId, state: &str) -> IpamError {
         ConflictKind::Conflict,
         format!("delivery {id} is {state}, not dead; only dead deliveries can be retried"),
         json!({ "delivery_id": id, "state": state }),
+    )
+}
+
+/// A disabled webhook is sent nothing, not even a test or a retry.
+pub(crate) fn webhook_disabled(w: &Webhook) -> IpamError {
+    IpamError::conflict(
+        ConflictKind::Conflict,
+        format!("webhook {} is disabled; enable it with PATCH {{\"is_active\": true}} first", w.id),
+        json!({ "webhook_id": w.id, "is_active": false, "disabled_reason": w.disabled_reason }),
     )
 }

@@ -44,6 +44,9 @@ pub enum AttemptOutcome {
     RetryAt(DateTime<Utc>),
     /// Failed for the last time: the delivery is dead.
     Dead,
+    /// Not attempted because the webhook is disabled: the delivery is closed as dead without
+    /// counting against the webhook (a disabled webhook gathers no failures).
+    Abandoned,
 }
 
 /// Webhooks and their deliveries.
@@ -84,21 +87,25 @@ pub trait WebhookStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Delivery>;
     /// Takes a pending delivery that is due (with `early` tolerance) and not leased, leasing it
-    /// until `now + lease`; returns it with its webhook. `None` when it is not pending, not due,
-    /// leased by another worker, or gone.
+    /// to `holder` until `now + lease`; returns it with its webhook. `None` when it is not
+    /// pending, not due, leased by another worker, or gone (a delivery whose webhook is gone is
+    /// deleted).
     async fn claim_delivery(
         &self,
         id: &DeliveryId,
+        holder: &str,
         now: DateTime<Utc>,
         early: Duration,
         lease: Duration,
     ) -> Result<Option<(Delivery, Webhook)>>;
     /// Logs an attempt and applies its outcome to the delivery and to the webhook's failure
     /// count (a dead delivery counts one failure; `disable_after` consecutive ones disable it;
-    /// a success resets the count). `None` when the delivery is gone or no longer pending.
+    /// a success resets the count). Only the lease `holder` can record: `None` when the delivery
+    /// is gone, no longer pending, or its lease passed to another worker meanwhile.
     async fn record_attempt(
         &self,
         id: &DeliveryId,
+        holder: &str,
         attempt: &DeliveryAttempt,
         outcome: AttemptOutcome,
         disable_after: u32,

@@ -560,8 +560,10 @@ async fn ten_dead_deliveries_disable_the_webhook_until_it_is_enabled_again() {
     assert_eq!(log.len(), 10);
     assert!(log.iter().all(|d| d["state"] == "dead"), "{log:?}");
 
-    // Disabled: new events are not sent.
-    u.post(&format!("/ipam/webhooks/{id}/test"), json!({})).await;
+    // Disabled: new events are not sent, and neither tests nor retries are accepted.
+    u.post(&format!("/ipam/webhooks/{id}/test"), json!({})).await.assert_error(409, "conflict");
+    let dead = text(&log[0], "delivery_id");
+    u.post(&format!("/ipam/webhooks/{id}/deliveries/{dead}/retry"), json!({})).await.assert_error(409, "conflict");
     u.create_region("USA", "r1").await;
     drain(&app).await;
     assert_eq!(receiver.received().len(), 10, "a disabled webhook receives nothing");
@@ -632,4 +634,25 @@ async fn deleting_a_webhook_removes_it_and_its_delivery_log() {
     u.create_region("USA", "r2").await;
     drain(&app).await;
     assert_eq!(receiver.received().len(), 1);
+}
+
+#[tokio::test]
+async fn a_delivery_pending_when_its_webhook_is_disabled_is_closed_without_counting_a_failure() {
+    let app = app().await;
+    let u = app.user("alice");
+    let receiver = Receiver::answering(200).await;
+    let hook = webhook(&u, &receiver.url, &["region.created"]).await;
+    let id = text(&hook, "webhook_id");
+    u.create_region("USA", "before-disable").await;
+    // The event is fanned out while the webhook is active, but not yet delivered.
+    app.state.ipam.store().dispatch_events(100, app.clock.now()).await.unwrap();
+    u.patch(&format!("/ipam/webhooks/{id}"), json!({"is_active": false})).await.assert_status(200);
+
+    drain(&app).await;
+
+    assert!(receiver.received().is_empty(), "nothing is sent to a disabled webhook");
+    let d = only_delivery(&u, &id).await;
+    assert_eq!(d["state"], "dead", "{d}");
+    assert!(text(&d, "error").contains("disabled"), "{d}");
+    assert_eq!(get_webhook(&u, &id).await["failure_count"], 0, "not the receiver's failure");
 }

@@ -54,8 +54,6 @@ pub(crate) struct BackgroundTask {
     last_run: Option<DateTime<Utc>>,
     /// `succeeded`, `failed` (being retried), `dead`, or `running`.
     last_outcome: Option<&'static str>,
-    /// What the last run did, or why it failed.
-    last_detail: Option<String>,
     /// The next tick.
     next_run: Option<DateTime<Utc>>,
 }
@@ -121,7 +119,6 @@ pub(crate) async fn report(platform: &Platform) -> (StatusCode, HealthResponse) 
                 schedule: sc.expression.clone(),
                 last_run: last.map(|r| r.tick_at),
                 last_outcome: last.map(|r| r.outcome.map_or("running", |o| o.as_str())),
-                last_detail: last.and_then(|r| r.detail.clone()),
                 next_run: sc.next_after(now),
             }
         })

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use ipam_core::IpamError;
-use ipam_core::storage::ScheduleRun;
+use ipam_core::storage::{RunOutcome, ScheduleRun};
 use ipam_jobs::{Envelope, Job, ScheduleName};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -121,10 +121,11 @@ async fn run_schedule(
             serde_json::json!({ "schedule": schedule.as_str() }),
         )));
     }
-    p.queue()
-        .push(Envelope::new(Job::Scheduled { schedule, tick }))
-        .await
-        .map_err(|e| ApiError::from(IpamError::Internal(e.context("cannot enqueue the run"))))?;
+    if let Err(e) = p.queue().push(Envelope::new(Job::Scheduled { schedule, tick })).await {
+        let detail = format!("could not be queued: {e:#}");
+        p.store().finish_tick(schedule.as_str(), tick, RunOutcome::Dead, &detail, p.now()).await?;
+        return Err(ApiError::from(IpamError::Internal(e.context("cannot enqueue the run"))));
+    }
     let body =
         QueuedRun { status: "queued", schedule: schedule.as_str(), tick_at: tick, status_url: "/ipam/admin/schedules" };
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())

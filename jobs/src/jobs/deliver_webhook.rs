@@ -73,7 +73,8 @@ pub async fn run(platform: &Platform, id: &DeliveryId) -> JobResult {
     // The lease outlives the attempt, so a crashed worker's delivery is free again soon after.
     let lease = timeout + Duration::from_secs(5);
     let store = platform.store();
-    let Some((delivery, webhook)) = store.claim_delivery(id, platform.now(), EARLY, lease).await? else {
+    let holder = format!("{}-{}", platform.worker_name(), ulid::Ulid::generate());
+    let Some((delivery, webhook)) = store.claim_delivery(id, &holder, platform.now(), EARLY, lease).await? else {
         return Ok(format!("delivery {id} is not due, already done, or taken by another worker"));
     };
     let attempted_at = platform.now();
@@ -81,7 +82,7 @@ pub async fn run(platform: &Platform, id: &DeliveryId) -> JobResult {
     let answer = if webhook.is_active {
         post(platform, &webhook, id, delivery.event_type.as_str(), &delivery.body).await
     } else {
-        Answer { status: None, error: Some("the webhook is disabled".into()) }
+        Answer { status: None, error: Some("not attempted: the webhook is disabled".into()) }
     };
     let response_time_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let in_round = delivery.attempts_this_round() + 1;
@@ -89,7 +90,9 @@ pub async fn run(platform: &Platform, id: &DeliveryId) -> JobResult {
     let now = platform.now();
     let outcome = if succeeded {
         AttemptOutcome::Succeeded
-    } else if in_round >= settings.webhook_max_attempts || !webhook.is_active {
+    } else if !webhook.is_active {
+        AttemptOutcome::Abandoned
+    } else if in_round >= settings.webhook_max_attempts {
         AttemptOutcome::Dead
     } else {
         let delay = platform.webhook_backoff().delay(in_round);
@@ -106,9 +109,10 @@ pub async fn run(platform: &Platform, id: &DeliveryId) -> JobResult {
             _ => None,
         },
     };
-    let recorded = store.record_attempt(id, &attempt, outcome, settings.webhook_disable_after_failures, now).await?;
+    let recorded =
+        store.record_attempt(id, &holder, &attempt, outcome, settings.webhook_disable_after_failures, now).await?;
     let Some(recorded) = recorded else {
-        return Ok(format!("delivery {id} was deleted or finished meanwhile"));
+        return Ok(format!("delivery {id} was deleted, finished, or taken over by another worker meanwhile"));
     };
     match outcome {
         AttemptOutcome::Succeeded => {
@@ -121,6 +125,7 @@ pub async fn run(platform: &Platform, id: &DeliveryId) -> JobResult {
             platform.queue().push_after(Envelope::new(Job::DeliverWebhook { delivery_id: id.clone() }), delay).await?;
         }
         AttemptOutcome::Dead => crate::metrics::delivery_attempt("dead"),
+        AttemptOutcome::Abandoned => crate::metrics::delivery_attempt("abandoned"),
     }
     if recorded.webhook_disabled {
         tracing::warn!(webhook = %webhook.id, failures = recorded.failure_count, "webhook disabled after consecutive failed deliveries");

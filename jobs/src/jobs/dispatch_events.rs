@@ -17,7 +17,9 @@ pub async fn run(platform: &Platform) -> JobResult {
         }
         events += report.events;
         deliveries += report.deliveries.len();
-        if report.events < u64::from(BATCH) {
+        // Stop only when this pass won nothing: a concurrent dispatcher may have taken part of
+        // a full batch, so a short count does not mean the outbox is empty.
+        if report.events == 0 {
             break;
         }
     }

@@ -39,6 +39,7 @@ pub(super) fn requeue_update(now: DateTime<Utc>) -> Vec<Document> {
         "state": "pending",
         "next_attempt_at": date(now),
         "lease_until": Bson::Null,
+        "lease_holder": Bson::Null,
         "round_start": { "$size": "$attempts" },
         "updated_at": date(now),
     }}]
@@ -57,9 +58,14 @@ pub(super) fn claim_filter(id: &DeliveryId, now: DateTime<Utc>, due_by: DateTime
     }
 }
 
-/// Leases a delivery until `until`.
-pub(super) fn claim_update(until: DateTime<Utc>) -> Document {
-    doc! { "$set": { "lease_until": date(until) } }
+/// Leases a delivery to `holder` until `until`.
+pub(super) fn claim_update(holder: &str, until: DateTime<Utc>) -> Document {
+    doc! { "$set": { "lease_until": date(until), "lease_holder": holder } }
+}
+
+/// The pending delivery `id` as long as `holder` holds its lease.
+pub(super) fn held_filter(id: &DeliveryId, holder: &str) -> Document {
+    doc! { "_id": id.as_str(), "state": "pending", "lease_holder": holder }
 }
 
 /// The delivery's state after an attempt with `outcome`, and when the next one is due.
@@ -67,7 +73,7 @@ fn after(outcome: AttemptOutcome) -> (DeliveryState, Option<DateTime<Utc>>) {
     match outcome {
         AttemptOutcome::Succeeded => (DeliveryState::Succeeded, None),
         AttemptOutcome::RetryAt(t) => (DeliveryState::Pending, Some(t)),
-        AttemptOutcome::Dead => (DeliveryState::Dead, None),
+        AttemptOutcome::Dead | AttemptOutcome::Abandoned => (DeliveryState::Dead, None),
     }
 }
 
@@ -85,6 +91,7 @@ pub(super) fn attempt_update(
             "state": state.as_str(),
             "next_attempt_at": next.map(date),
             "lease_until": Bson::Null,
+            "lease_holder": Bson::Null,
             "updated_at": date(now),
         },
     })
@@ -168,20 +175,24 @@ impl MongoStore {
     pub(super) async fn claim(
         &self,
         id: &DeliveryId,
+        holder: &str,
         now: DateTime<Utc>,
         early: Duration,
         lease: Duration,
     ) -> Result<Option<(Delivery, Webhook)>> {
         let claimed = self
             .deliveries()
-            .find_one_and_update(claim_filter(id, now, later(now, early)?), claim_update(later(now, lease)?))
+            .find_one_and_update(claim_filter(id, now, later(now, early)?), claim_update(holder, later(now, lease)?))
             .return_document(ReturnDocument::After)
             .await
             .map_err(errors::db)?;
         let Some(claimed) = claimed else { return Ok(None) };
         let hook = self.webhooks().find_one(doc! { "_id": &claimed.webhook_id }).await.map_err(errors::db)?;
-        // A delivery whose webhook was deleted meanwhile is gone too (its deletion follows).
-        let Some(hook) = hook else { return Ok(None) };
+        let Some(hook) = hook else {
+            // Its webhook is gone: so is the delivery (it would otherwise be re-queued forever).
+            self.deliveries().delete_one(doc! { "_id": id.as_str() }).await.map_err(errors::db)?;
+            return Ok(None);
+        };
         Ok(Some((Delivery::try_from(claimed)?, Webhook::try_from(hook)?)))
     }
 
@@ -189,6 +200,7 @@ impl MongoStore {
     pub(super) async fn log_attempt(
         &self,
         id: &DeliveryId,
+        holder: &str,
         attempt: &DeliveryAttempt,
         outcome: AttemptOutcome,
         disable_after: u32,
@@ -196,10 +208,7 @@ impl MongoStore {
     ) -> Result<Option<AttemptRecorded>> {
         let logged = self
             .deliveries()
-            .find_one_and_update(
-                doc! { "_id": id.as_str(), "state": "pending" },
-                attempt_update(attempt, outcome, now)?,
-            )
+            .find_one_and_update(held_filter(id, holder), attempt_update(attempt, outcome, now)?)
             .await
             .map_err(errors::db)?;
         let Some(logged) = logged else { return Ok(None) };
@@ -222,7 +231,7 @@ impl MongoStore {
                     None => (0, false), // the webhook was deleted meanwhile
                 }
             }
-            AttemptOutcome::RetryAt(_) => {
+            AttemptOutcome::RetryAt(_) | AttemptOutcome::Abandoned => {
                 let current = self.webhooks().find_one(hook).await.map_err(errors::db)?;
                 let count = current.map_or(0, |w| w.failure_count);
                 (u32::try_from(count).map_err(|_| corrupt(format!("failure_count = {count}")))?, false)
@@ -311,7 +320,11 @@ mod tests {
             }
         );
         let until = later(now(), Duration::from_secs(30)).unwrap();
-        assert_eq!(claim_update(until), doc! { "$set": { "lease_until": date(now() + secs(30)) } });
+        assert_eq!(
+            claim_update("w1", until),
+            doc! { "$set": { "lease_until": date(now() + secs(30)), "lease_holder": "w1" } }
+        );
+        assert_eq!(held_filter(&id, "w1"), doc! { "_id": "D1", "state": "pending", "lease_holder": "w1" });
         assert!(later(now(), Duration::from_secs(u64::MAX)).is_err());
     }
 
@@ -321,7 +334,10 @@ mod tests {
         let expect = |state: &str, next: Bson| {
             doc! {
                 "$push": { "attempts": logged.clone() },
-                "$set": { "state": state, "next_attempt_at": next, "lease_until": Bson::Null, "updated_at": date(now()) },
+                "$set": {
+                    "state": state, "next_attempt_at": next, "lease_until": Bson::Null, "lease_holder": Bson::Null,
+                    "updated_at": date(now()),
+                },
             }
         };
         let retry = now() + secs(60);
@@ -374,7 +390,7 @@ mod tests {
             requeue_update(now()),
             vec![doc! { "$set": {
                 "state": "pending", "next_attempt_at": date(now()), "lease_until": Bson::Null,
-                "round_start": { "$size": "$attempts" }, "updated_at": date(now()),
+                "lease_holder": Bson::Null, "round_start": { "$size": "$attempts" }, "updated_at": date(now()),
             }}]
         );
         let IpamError::Conflict { message, details, .. } = not_dead(&id, "pending") else { panic!("not a conflict") };

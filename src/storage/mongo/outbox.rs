@@ -143,9 +143,17 @@ impl OutboxStore for MongoStore {
         let pending: Vec<EventDoc> = cursor.try_collect().await.map_err(errors::db)?;
         for doc in pending {
             let id = doc.id.clone();
-            let event = DomainEvent::try_from(doc)?;
-            let created = self.fan_out(&event, now).await?;
             let (filter, update) = mark_dispatched(&id, now);
+            let event = match DomainEvent::try_from(doc) {
+                Ok(event) => event,
+                Err(e) => {
+                    // One unreadable document must not stall every event behind it.
+                    tracing::error!(event = %id, error = %e, "outbox event cannot be read; skipped");
+                    self.outbox().update_one(filter, update).await.map_err(errors::db)?;
+                    continue;
+                }
+            };
+            let created = self.fan_out(&event, now).await?;
             let marked = self.outbox().update_one(filter, update).await.map_err(errors::db)?;
             // A concurrent pass may have marked it first; the deliveries each inserted are theirs.
             report.events += marked.modified_count;

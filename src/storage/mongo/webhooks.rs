@@ -139,22 +139,24 @@ impl WebhookStore for MongoStore {
     async fn claim_delivery(
         &self,
         id: &DeliveryId,
+        holder: &str,
         now: DateTime<Utc>,
         early: Duration,
         lease: Duration,
     ) -> Result<Option<(Delivery, Webhook)>> {
-        self.claim(id, now, early, lease).await
+        self.claim(id, holder, now, early, lease).await
     }
 
     async fn record_attempt(
         &self,
         id: &DeliveryId,
+        holder: &str,
         attempt: &DeliveryAttempt,
         outcome: AttemptOutcome,
         disable_after: u32,
         now: DateTime<Utc>,
     ) -> Result<Option<AttemptRecorded>> {
-        self.log_attempt(id, attempt, outcome, disable_after, now).await
+        self.log_attempt(id, holder, attempt, outcome, disable_after, now).await
     }
 
     async fn overdue_deliveries(&self, due_before: DateTime<Utc>, limit: u32) -> Result<Vec<DeliveryId>> {

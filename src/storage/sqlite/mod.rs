@@ -79,6 +79,22 @@ impl SqliteStore {
         Ok(applied)
     }
 
+    /// Runs a `DELETE … LIMIT`-style statement (cutoff bound as `?1`, batch size as `?2`) until
+    /// it deletes nothing: each batch is a short write, so pruning a large backlog never holds
+    /// the write lock for long. Returns how many rows went.
+    async fn delete_in_batches(&self, statement: &'static str, cutoff: String) -> Result<u64> {
+        const BATCH: i64 = 1_000;
+        let mut total = 0;
+        loop {
+            let done =
+                sqlx::query(statement).bind(&cutoff).bind(BATCH).execute(&self.pool).await.map_err(errors::db)?;
+            total += done.rows_affected();
+            if done.rows_affected() < u64::try_from(BATCH).unwrap_or(u64::MAX) {
+                return Ok(total);
+            }
+        }
+    }
+
     /// Starts a write transaction holding the database's write lock.
     async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
         self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(errors::db)

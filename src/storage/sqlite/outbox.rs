@@ -78,7 +78,16 @@ impl OutboxStore for SqliteStore {
             .await
             .map_err(db)?;
             let Some(row) = row else { continue };
-            let event = DomainEvent::try_from(row)?;
+            let event = match DomainEvent::try_from(row) {
+                Ok(event) => event,
+                Err(e) => {
+                    // One unreadable row must not stall every event behind it: it stays marked
+                    // dispatched (nobody can be sent it) and the error is logged.
+                    tracing::error!(event = %id, error = %e, "outbox event cannot be read; skipped");
+                    tx.commit().await.map_err(db)?;
+                    continue;
+                }
+            };
             let body = event.body();
             for webhook in active_subscribers(&mut tx, &event.user_id, event.event_type).await? {
                 let d = Delivery::new(&webhook, &event.id, event.event_type, body.clone(), event.occurred_at, now);
@@ -101,11 +110,11 @@ impl OutboxStore for SqliteStore {
     }
 
     async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM ipam_event_outbox WHERE dispatched_at IS NOT NULL AND occurred_at < ?1")
-            .bind(ts(before))
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(done.rows_affected())
+        self.delete_in_batches(
+            "DELETE FROM ipam_event_outbox WHERE rowid IN (SELECT rowid FROM ipam_event_outbox
+                 WHERE dispatched_at IS NOT NULL AND occurred_at < ?1 LIMIT ?2)",
+            ts(before),
+        )
+        .await
     }
 }

@@ -119,11 +119,11 @@ impl ScheduleStore for SqliteStore {
     }
 
     async fn prune_ticks(&self, before: DateTime<Utc>) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM ipam_schedule_runs WHERE claimed_at < ?1")
-            .bind(ts(before))
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(done.rows_affected())
+        self.delete_in_batches(
+            "DELETE FROM ipam_schedule_runs WHERE rowid IN (SELECT rowid FROM ipam_schedule_runs
+                 WHERE claimed_at < ?1 LIMIT ?2)",
+            ts(before),
+        )
+        .await
     }
 }

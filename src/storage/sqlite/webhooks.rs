@@ -389,7 +389,7 @@ impl WebhookStore for SqliteStore {
         d.updated_at = now;
         sqlx::query(
             "UPDATE ipam_webhook_deliveries SET state = 'pending', round_start = ?2, next_attempt_at = ?3,
-                 lease_until = NULL, updated_at = ?3
+                 lease_until = NULL, lease_holder = NULL, updated_at = ?3
              WHERE delivery_id = ?1",
         )
         .bind(id.as_str())
@@ -405,6 +405,7 @@ impl WebhookStore for SqliteStore {
     async fn claim_delivery(
         &self,
         id: &DeliveryId,
+        holder: &str,
         now: DateTime<Utc>,
         early: Duration,
         lease: Duration,
@@ -413,7 +414,7 @@ impl WebhookStore for SqliteStore {
         let due = now + chrono::Duration::from_std(early).unwrap_or_default();
         let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
         let claimed = sqlx::query(
-            "UPDATE ipam_webhook_deliveries SET lease_until = ?4
+            "UPDATE ipam_webhook_deliveries SET lease_until = ?4, lease_holder = ?5
              WHERE delivery_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2
                AND (lease_until IS NULL OR lease_until <= ?3)",
         )
@@ -421,6 +422,7 @@ impl WebhookStore for SqliteStore {
         .bind(ts(due))
         .bind(ts(now))
         .bind(ts(until))
+        .bind(holder)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -428,7 +430,16 @@ impl WebhookStore for SqliteStore {
             return Ok(None);
         }
         let Some(d) = fetch_delivery(&mut tx, id).await? else { return Ok(None) };
-        let Some(w) = fetch_webhook(&mut tx, &d.webhook_id).await? else { return Ok(None) };
+        let Some(w) = fetch_webhook(&mut tx, &d.webhook_id).await? else {
+            // Its webhook is gone: so is the delivery (it would otherwise be re-queued forever).
+            sqlx::query("DELETE FROM ipam_webhook_deliveries WHERE delivery_id = ?1")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            tx.commit().await.map_err(db)?;
+            return Ok(None);
+        };
         tx.commit().await.map_err(db)?;
         Ok(Some((d, w)))
     }
@@ -436,12 +447,23 @@ impl WebhookStore for SqliteStore {
     async fn record_attempt(
         &self,
         id: &DeliveryId,
+        holder: &str,
         attempt: &DeliveryAttempt,
         outcome: AttemptOutcome,
         disable_after: u32,
         now: DateTime<Utc>,
     ) -> Result<Option<AttemptRecorded>> {
         let mut tx = self.write().await?;
+        let held: Option<String> =
+            sqlx::query_scalar("SELECT lease_holder FROM ipam_webhook_deliveries WHERE delivery_id = ?1")
+                .bind(id.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?
+                .flatten();
+        if held.as_deref() != Some(holder) {
+            return Ok(None);
+        }
         let Some(mut d) = fetch_delivery(&mut tx, id).await?.filter(|d| d.state == DeliveryState::Pending) else {
             return Ok(None);
         };
@@ -450,11 +472,11 @@ impl WebhookStore for SqliteStore {
         let (state, next) = match outcome {
             AttemptOutcome::Succeeded => (DeliveryState::Succeeded, None),
             AttemptOutcome::RetryAt(at) => (DeliveryState::Pending, Some(at)),
-            AttemptOutcome::Dead => (DeliveryState::Dead, None),
+            AttemptOutcome::Dead | AttemptOutcome::Abandoned => (DeliveryState::Dead, None),
         };
         sqlx::query(
             "UPDATE ipam_webhook_deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4, lease_until = NULL,
-                 updated_at = ?5
+                 lease_holder = NULL, updated_at = ?5
              WHERE delivery_id = ?1",
         )
         .bind(id.as_str())
@@ -480,7 +502,7 @@ impl WebhookStore for SqliteStore {
                     disabled = true;
                 }
             }
-            AttemptOutcome::RetryAt(_) => {}
+            AttemptOutcome::RetryAt(_) | AttemptOutcome::Abandoned => {}
         }
         sqlx::query(
             "UPDATE ipam_webhooks SET failure_count = ?2, last_delivery = ?3, is_active = ?4, disabled_reason = ?5,
@@ -516,12 +538,11 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64> {
-        let done =
-            sqlx::query("DELETE FROM ipam_webhook_deliveries WHERE state IN ('succeeded', 'dead') AND updated_at < ?1")
-                .bind(ts(before))
-                .execute(&self.pool)
-                .await
-                .map_err(db)?;
-        Ok(done.rows_affected())
+        self.delete_in_batches(
+            "DELETE FROM ipam_webhook_deliveries WHERE rowid IN (SELECT rowid FROM ipam_webhook_deliveries
+                 WHERE state IN ('succeeded', 'dead') AND updated_at < ?1 LIMIT ?2)",
+            ts(before),
+        )
+        .await
     }
 }

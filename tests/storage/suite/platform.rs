@@ -72,7 +72,11 @@ fn attempt(n: u32, status: Option<u16>, when: DateTime<Utc>, next: Option<DateTi
     }
 }
 
-/// Records an attempt (the delivery must still be pending).
+/// The lease holder these tests claim and record as.
+const HOLDER: &str = "suite-worker";
+
+/// Records an attempt (the delivery must still be pending), as its lease holder: the worker
+/// claims it first, as the delivery job does.
 async fn record(
     s: &dyn Store,
     d: &Delivery,
@@ -81,7 +85,11 @@ async fn record(
     disable_after: u32,
     now: DateTime<Utc>,
 ) -> AttemptRecorded {
-    s.record_attempt(&d.id, a, outcome, disable_after, now)
+    // Claimed with a wide tolerance so a not-yet-due delivery can be recorded in these tests;
+    // a delivery this holder already leases stays its own.
+    let year = std::time::Duration::from_secs(366 * 24 * 3600);
+    let _ = s.claim_delivery(&d.id, HOLDER, now, year, std::time::Duration::from_secs(1)).await.expect("claim");
+    s.record_attempt(&d.id, HOLDER, a, outcome, disable_after, now)
         .await
         .expect("record_attempt")
         .unwrap_or_else(|| panic!("delivery {} is pending", d.id))
@@ -209,12 +217,14 @@ pub async fn a_due_delivery_is_claimed_by_one_worker_until_its_lease_expires(sto
     let due = ping(s, &w, at(10)).await;
     let later = ping(s, &w, at(100)).await;
 
-    let first = s.claim_delivery(&due.id, at(10), secs(0), secs(30)).await.expect("claim_delivery");
-    let while_leased = s.claim_delivery(&due.id, at(20), secs(0), secs(30)).await.expect("claim_delivery");
-    let after_lease = s.claim_delivery(&due.id, at(41), secs(0), secs(30)).await.expect("claim_delivery");
-    let not_due = s.claim_delivery(&later.id, at(41), secs(5), secs(30)).await.expect("claim_delivery");
-    let just_early_enough = s.claim_delivery(&later.id, at(95), secs(5), secs(30)).await.expect("claim_delivery");
-    let unknown = s.claim_delivery(&DeliveryId::generate(), at(200), secs(0), secs(30)).await.expect("claim_delivery");
+    let first = s.claim_delivery(&due.id, HOLDER, at(10), secs(0), secs(30)).await.expect("claim_delivery");
+    let while_leased = s.claim_delivery(&due.id, HOLDER, at(20), secs(0), secs(30)).await.expect("claim_delivery");
+    let after_lease = s.claim_delivery(&due.id, HOLDER, at(41), secs(0), secs(30)).await.expect("claim_delivery");
+    let not_due = s.claim_delivery(&later.id, HOLDER, at(41), secs(5), secs(30)).await.expect("claim_delivery");
+    let just_early_enough =
+        s.claim_delivery(&later.id, HOLDER, at(95), secs(5), secs(30)).await.expect("claim_delivery");
+    let unknown =
+        s.claim_delivery(&DeliveryId::generate(), HOLDER, at(200), secs(0), secs(30)).await.expect("claim_delivery");
 
     let (d, hooked) = first.expect("a due, unleased delivery is claimed");
     assert_eq!(
@@ -246,9 +256,9 @@ pub async fn recorded_attempts_move_the_delivery_and_the_webhooks_failure_count(
     let success = record(s, &retried, &ok, AttemptOutcome::Succeeded, 5, at(61)).await;
     let after_success = stored_delivery(s, &w, &retried.id).await;
     let hook_after_success = stored_hook(s, &w).await;
-    let on_succeeded = s.record_attempt(&retried.id, &ok, AttemptOutcome::Succeeded, 5, at(62)).await;
-    let on_dead = s.record_attempt(&dies.id, &ok, AttemptOutcome::Succeeded, 5, at(62)).await;
-    let on_unknown = s.record_attempt(&DeliveryId::generate(), &ok, AttemptOutcome::Succeeded, 5, at(62)).await;
+    let on_succeeded = s.record_attempt(&retried.id, HOLDER, &ok, AttemptOutcome::Succeeded, 5, at(62)).await;
+    let on_dead = s.record_attempt(&dies.id, HOLDER, &ok, AttemptOutcome::Succeeded, 5, at(62)).await;
+    let on_unknown = s.record_attempt(&DeliveryId::generate(), HOLDER, &ok, AttemptOutcome::Succeeded, 5, at(62)).await;
 
     let pending = AttemptRecorded { state: DeliveryState::Pending, failure_count: 0, webhook_disabled: false };
     assert_eq!(retry, pending, "a retry keeps the delivery pending and counts no failure");
@@ -297,7 +307,7 @@ pub async fn only_the_owners_dead_deliveries_can_be_requeued_with_a_fresh_round(
     let requeued = s.requeue_delivery(&alice.user_id, &w.id, &d.id, at(100)).await.expect("requeue_delivery");
     let stored = stored_delivery(s, &w, &d.id).await;
     let again = s.requeue_delivery(&alice.user_id, &w.id, &d.id, at(101)).await;
-    let claimed = s.claim_delivery(&d.id, at(100), secs(0), secs(30)).await.expect("claim_delivery");
+    let claimed = s.claim_delivery(&d.id, HOLDER, at(100), secs(0), secs(30)).await.expect("claim_delivery");
 
     assert!(
         matches!(while_pending, Err(IpamError::Conflict { .. })),
@@ -518,7 +528,7 @@ pub async fn the_relay_finds_overdue_deliveries_and_the_pruner_deletes_only_old_
     let dead = ping(s, &w, at(10)).await;
     let succeeded = ping(s, &w, at(10)).await;
     let finished_late = ping(s, &w, at(10)).await;
-    assert!(s.claim_delivery(&leased.id, at(10), secs(0), secs(60)).await.expect("claim_delivery").is_some());
+    assert!(s.claim_delivery(&leased.id, HOLDER, at(10), secs(0), secs(60)).await.expect("claim_delivery").is_some());
     kill(s, &dead, 5, at(20)).await;
     record(s, &succeeded, &attempt(1, Some(200), at(20), None), AttemptOutcome::Succeeded, 5, at(20)).await;
     record(s, &finished_late, &attempt(1, Some(200), at(500), None), AttemptOutcome::Succeeded, 5, at(500)).await;
