@@ -367,6 +367,7 @@ fn repair_rebuilds_bitmaps_and_counters_from_the_rows() {
     assert!(text.contains("host bitmap or count was fixed: 1"), "{text}");
     assert!(text.contains("Block bitmaps fixed: 1"), "{text}");
     assert!(text.contains("Quota counters fixed: 1"), "{text}");
+    assert!(text.contains("Stale region retirements cleared: 0"), "SQLite retires atomically: {text}");
 
     let server = serve(dir.path());
     let base = format!("http://127.0.0.1:{}", server.port);

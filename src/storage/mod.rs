@@ -304,6 +304,9 @@ pub struct RepairReport {
     pub block_maps_fixed: u64,
     /// Users whose quota counters disagreed with what they hold.
     pub quotas_fixed: u64,
+    /// Regions left flagged "being retired" by a process that died mid-retirement (MongoDB),
+    /// which refused new hosts until cleared.
+    pub retirements_cleared: u64,
 }
 
 /// A complete storage backend.

@@ -12,6 +12,7 @@ pub(crate) async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     println!("  Regions whose host bitmap or count was fixed: {}", report.regions_fixed);
     println!("  Block bitmaps fixed: {}", report.block_maps_fixed);
     println!("  Quota counters fixed: {}", report.quotas_fixed);
+    println!("  Stale region retirements cleared: {}", report.retirements_cleared);
     if report == ipam_core::storage::RepairReport::default() {
         println!("✓ Everything was consistent.");
     } else {

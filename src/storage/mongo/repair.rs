@@ -22,6 +22,11 @@ fn small(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
+/// Regions still flagged as being retired.
+pub(super) fn stale_retirements() -> mongodb::bson::Document {
+    doc! { "retiring": true }
+}
+
 impl MongoStore {
     pub(super) async fn rebuild_derived(&self, now: DateTime<Utc>) -> Result<RepairReport> {
         let regions: Vec<RegionDoc> = find_all(&self.regions(), doc! {}, None).await?;
@@ -102,6 +107,24 @@ impl MongoStore {
                 report.quotas_fixed += 1;
             }
         }
+        // A retirement that died half-way left its flag; with allocations paused nobody is
+        // retiring right now, so every flag left is stale.
+        let cleared = self
+            .regions()
+            .update_many(stale_retirements(), doc! { "$unset": { "retiring": "" } })
+            .await
+            .map_err(errors::db)?;
+        report.retirements_cleared = cleared.modified_count;
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repair_clears_every_region_left_flagged_as_retiring() {
+        assert_eq!(stale_retirements(), doc! { "retiring": true });
     }
 }
