@@ -151,6 +151,8 @@ macro_rules! conformance {
             each_cron_tick_is_claimed_once_and_its_runs_are_recorded,
             the_expiry_sweeps_record_lapsed_reservations_and_shares_once,
             the_relay_finds_overdue_deliveries_and_the_pruner_deletes_only_old_finished_work,
+            only_the_worker_holding_the_lease_records_an_attempt,
+            a_claimed_delivery_whose_webhook_is_gone_is_deleted,
         ]);
     };
     (@tests $every:tt $backend:ident, $factory:path, [$($(#[$attr:meta])* $name:ident),* $(,)?]) => {

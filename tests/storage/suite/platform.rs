@@ -565,3 +565,40 @@ pub async fn the_relay_finds_overdue_deliveries_and_the_pruner_deletes_only_old_
     assert_eq!(second, 1, "once dispatched, it goes too; the newer one stays");
     assert_eq!(third, 1, "the newer one goes with a later cutoff");
 }
+
+pub async fn only_the_worker_holding_the_lease_records_an_attempt(store: Arc<dyn Store>) {
+    let s = &*store;
+    let alice = user("alice");
+    let w = hook(s, &alice, &["region.created"], at(0)).await;
+    let d = ping(s, &w, at(10)).await;
+    let ok = attempt(1, Some(200), at(10), None);
+
+    // Worker A claims and stalls past its lease; worker B takes the delivery over.
+    assert!(s.claim_delivery(&d.id, "worker-a", at(10), secs(0), secs(30)).await.expect("claim").is_some());
+    assert!(s.claim_delivery(&d.id, "worker-b", at(41), secs(0), secs(30)).await.expect("claim").is_some());
+
+    let late = s.record_attempt(&d.id, "worker-a", &ok, AttemptOutcome::Succeeded, 5, at(42)).await.expect("record");
+    assert!(late.is_none(), "a worker whose lease passed on cannot record");
+    let current = s.record_attempt(&d.id, "worker-b", &ok, AttemptOutcome::Succeeded, 5, at(43)).await.expect("record");
+    assert_eq!(current.map(|r| r.state), Some(DeliveryState::Succeeded));
+    let stored = deliveries(s, &w).await;
+    assert_eq!(stored[0].attempts.len(), 1, "one attempt logged, by the holder");
+}
+
+pub async fn a_claimed_delivery_whose_webhook_is_gone_is_deleted(store: Arc<dyn Store>) {
+    let s = &*store;
+    let alice = user("alice");
+    let w = hook(s, &alice, &["region.created"], at(0)).await;
+    let d = ping(s, &w, at(10)).await;
+    // The webhook's row disappears underneath the delivery (a crash between the two deletes).
+    assert!(s.delete_webhook(&alice.user_id, &w.id).await.expect("delete_webhook"));
+    if s.create_delivery(&d).await.is_err() {
+        // This backend refuses an orphan outright (SQLite's foreign key): nothing can get stuck.
+        return;
+    }
+    assert!(s.claim_delivery(&d.id, HOLDER, at(20), secs(0), secs(30)).await.expect("claim").is_none());
+    assert!(
+        s.overdue_deliveries(at(10_000), 10).await.expect("overdue").is_empty(),
+        "the orphan is gone, not re-queued forever"
+    );
+}
