@@ -45,6 +45,8 @@ impl Application {
 
     /// Builds the application with the given clock (tests control time with it).
     pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        // The metrics recorder first, so nothing recorded while starting up is lost.
+        let metrics = metrics::handle();
         let store = ipam_core::storage::open(&settings).await?;
         let queue = JobQueue::open(&settings).await?;
         let platform = Arc::new(Platform::new(store.clone(), queue, clock.clone(), Arc::new(settings.clone()))?);
@@ -58,7 +60,7 @@ impl Application {
             ipam: Arc::new(ipam),
             tokens: Arc::new(tokens),
             limits: Arc::new(RateLimits::new(&settings)),
-            metrics: metrics::handle(),
+            metrics,
             public_base_url: settings.public_base_url(port).into(),
             settings: Arc::new(settings),
             platform,

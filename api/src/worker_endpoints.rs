@@ -26,6 +26,8 @@ pub struct WorkerEndpoints {
 impl WorkerEndpoints {
     /// Binds `addr` (port 0 works).
     pub async fn bind(addr: SocketAddr, platform: Arc<Platform>) -> anyhow::Result<Self> {
+        // Install the recorder before the workers start counting.
+        metrics::handle();
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (IPAM_WORKER_ADDR): {e}"))?;

@@ -69,7 +69,6 @@ impl Platform {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
         // Unique per process and per restart: apalis refuses a name still registered as alive.
         let worker_name = format!("{host}-{}-{}", std::process::id(), ulid::Ulid::generate());
-        crate::metrics::describe();
         Ok(Self { store, queue, clock, settings, schedules, http, worker_name })
     }
 

@@ -63,6 +63,7 @@ impl WorkerHandle {
 
 /// Starts the workers of both queues and the cron schedules; they stop when `shutdown` resolves.
 pub fn start_workers(platform: Arc<Platform>, shutdown: impl Future<Output = ()> + Send + 'static) -> WorkerHandle {
+    crate::metrics::describe();
     let settings = Arc::new(platform.settings().clone());
     let name = platform.worker_name().to_owned();
     let mut monitor = Monitor::new()
