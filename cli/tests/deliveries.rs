@@ -313,3 +313,43 @@ fn sigterm_drains(queue: Option<String>) {
     assert_eq!(deliveries[0]["attempt"], 1);
     assert_eq!(rx.count(), 1);
 }
+
+#[test]
+fn a_receiver_failing_twice_gets_three_attempts_through_the_queue_with_growing_gaps() {
+    for queue in queues() {
+        retried_through_the_queue(queue);
+    }
+}
+
+fn retried_through_the_queue(queue: Option<String>) {
+    let s = setup(queue);
+    let rx = receiver(Arc::new(|n| Some((Duration::ZERO, if n < 2 { 500 } else { 200 }))));
+    let (webhook, secret) = s.webhook(rx.port);
+    let _w = {
+        // Retries one second apart at first (then two), re-scheduled on the real queue.
+        let mut cmd = ipam(s.dir.path(), &s.prefix, s.redis.as_deref());
+        let log = std::fs::File::create(s.dir.path().join("retry-worker.log")).unwrap();
+        cmd.arg("worker").env("IPAM_WEBHOOK_BACKOFF_BASE_MS", "1000");
+        Proc(cmd.stdout(log.try_clone().unwrap()).stderr(log).spawn().unwrap())
+    };
+    s.allocate_region();
+    wait_until("the third attempt to succeed", s.dir.path(), Duration::from_secs(60), || {
+        s.deliveries(&webhook).first().is_some_and(|d| d["state"] == "succeeded")
+    });
+
+    let got = rx.all();
+    assert_eq!(got.len(), 3, "two failures, then the success: {got:?}");
+    assert!(got.iter().all(|r| r.delivery == got[0].delivery), "one delivery id: {got:?}");
+    assert!(got.iter().all(|r| ipam_jobs::signing::verify(&secret, &r.body, &r.signature)));
+    let d = &s.deliveries(&webhook)[0];
+    assert_eq!(d["attempt"], 3);
+    let attempts = d["attempts"].as_array().unwrap();
+    let time = |a: &Value, k: &str| chrono::DateTime::parse_from_rfc3339(a[k].as_str().unwrap()).unwrap();
+    let planned: Vec<i64> =
+        attempts[..2].iter().map(|a| (time(a, "next_retry_at") - time(a, "attempted_at")).num_milliseconds()).collect();
+    assert!(planned[1] > planned[0], "the second wait is longer than the first: {planned:?}");
+    for (i, wait) in planned.iter().enumerate() {
+        let actual = (time(&attempts[i + 1], "attempted_at") - time(&attempts[i], "attempted_at")).num_milliseconds();
+        assert!(actual >= *wait - 5, "attempt {} came after {actual} ms, before its {wait} ms backoff", i + 2);
+    }
+}

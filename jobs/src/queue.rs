@@ -42,6 +42,14 @@ impl std::fmt::Debug for JobQueue {
     }
 }
 
+/// The queues keep run times in whole seconds (and truncate "now"), so a delay is rounded up
+/// and given one more second: a delayed job never starts before it is due, only up to two
+/// seconds after.
+fn whole_seconds_after(delay: Duration) -> Duration {
+    let secs = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+    Duration::from_secs(secs + 1)
+}
+
 /// The queue name of a lane.
 pub fn queue_name(prefix: &str, lane: Lane) -> String {
     format!("{prefix}:{}", lane.as_str())
@@ -144,7 +152,7 @@ impl JobQueue {
         // apalis-sqlite decodes task ids as ULIDs; an id of any other shape poisons the queue.
         let mut builder = TaskBuilder::new(envelope).task_id(TaskId::from_ulid(ulid::Ulid::generate()));
         if !delay.is_zero() {
-            builder = builder.run_after(delay);
+            builder = builder.run_after(whole_seconds_after(delay));
         }
         let task = builder.build();
         match &self.backend {
@@ -240,5 +248,17 @@ impl JobQueue {
             }
             Backend::Redis { .. } => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_are_rounded_up_to_whole_seconds_plus_one() {
+        assert_eq!(whole_seconds_after(Duration::from_millis(1)), Duration::from_secs(2));
+        assert_eq!(whole_seconds_after(Duration::from_secs(2)), Duration::from_secs(3));
+        assert_eq!(whole_seconds_after(Duration::from_millis(2_001)), Duration::from_secs(4));
     }
 }

@@ -13,8 +13,9 @@ use crate::platform::{JobResult, Platform};
 use crate::signing::signature;
 use crate::target::literal_allowed;
 
-/// A job may start this much before the delivery's due time (queue timers are coarse).
-const EARLY: Duration = Duration::from_secs(1);
+/// A job may start this much before the delivery's due time: clocks of different hosts
+/// disagree a little (the queue itself never starts a delayed job early; see `JobQueue`).
+const EARLY: Duration = Duration::from_millis(250);
 
 /// Longest error text kept per attempt.
 const MAX_ERROR_CHARS: usize = 300;
