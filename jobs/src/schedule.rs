@@ -156,21 +156,27 @@ pub async fn claim_and_enqueue(platform: &Platform, name: ScheduleName, tick: Da
 }
 
 /// Runs one schedule's ticks until the process stops: apalis-cron yields each tick, and
-/// [`claim_and_enqueue`] makes one process win it.
+/// [`claim_and_enqueue`] makes one process win it. apalis-cron reports a tick it could not
+/// deliver on time (the process was stalled, e.g. waiting on an unreachable queue) as an error:
+/// the missed tick is skipped (another process may have run it) and the schedule carries on.
 pub async fn run(platform: Arc<Platform>, scheduled: Scheduled) {
-    let mut ticks = std::pin::pin!(CronScheduler::new(scheduled.cron.clone()).into_stream());
-    while let Some(tick) = ticks.next().await {
-        let tick = match tick {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::error!(schedule = %scheduled.name, error = %e, "cron scheduler failed; schedule stopped");
-                return;
+    loop {
+        let mut ticks = std::pin::pin!(CronScheduler::new(scheduled.cron.clone()).into_stream());
+        loop {
+            match ticks.next().await {
+                None => return,
+                Some(Err(e)) => {
+                    tracing::warn!(schedule = %scheduled.name, error = %e, "a tick was missed; resuming the schedule");
+                    break;
+                }
+                Some(Ok(tick)) => {
+                    let secs = i64::try_from(tick.get_timestamp()).unwrap_or(i64::MAX);
+                    let Some(at) = Utc.timestamp_opt(secs, 0).single() else { continue };
+                    if let Err(e) = claim_and_enqueue(&platform, scheduled.name, at).await {
+                        tracing::error!(schedule = %scheduled.name, tick = %at, error = %e, "could not claim or enqueue a tick");
+                    }
+                }
             }
-        };
-        let secs = i64::try_from(tick.get_timestamp()).unwrap_or(i64::MAX);
-        let Some(at) = Utc.timestamp_opt(secs, 0).single() else { continue };
-        if let Err(e) = claim_and_enqueue(&platform, scheduled.name, at).await {
-            tracing::error!(schedule = %scheduled.name, tick = %at, error = %e, "could not claim or enqueue a tick");
         }
     }
 }
