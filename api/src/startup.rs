@@ -16,7 +16,7 @@ use ipam_core::auth::TokenKeys;
 use ipam_core::clock::{SharedClock, SystemClock};
 use ipam_core::configuration::{Settings, resolve_jwt_secret};
 use ipam_core::service::Ipam;
-use ipam_jobs::{JobQueue, Platform};
+use ipam_jobs::{JobQueue, Platform, Shutdown};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -104,17 +104,9 @@ impl Application {
             "API listening"
         );
         // One signal for both the API and the workers.
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            shutdown.await;
-            let _ = stop.send(true);
-        });
-        let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        };
-        let workers =
-            self.workers.then(|| ipam_jobs::start_workers(self.state.platform.clone(), wait(stopped.clone())));
-        let result = axum::serve(self.listener, self.router).with_graceful_shutdown(wait(stopped)).await;
+        let stop = Shutdown::on(shutdown);
+        let workers = self.workers.then(|| ipam_jobs::start_workers(self.state.platform.clone(), stop.wait()));
+        let result = axum::serve(self.listener, self.router).with_graceful_shutdown(stop.wait()).await;
         if let Some(workers) = workers {
             workers.wait().await;
         }

@@ -23,7 +23,6 @@ use ipam_core::service::Ipam;
 use ipam_jobs::{Envelope, Job, JobQueue, Platform, ScheduleName, start_workers};
 use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::watch;
 
 const JOBS: usize = 2_000;
 const EVENTS: usize = 200;
@@ -95,10 +94,9 @@ async fn bench(backend: &str, redis: Option<&str>) -> anyhow::Result<()> {
     let queue = JobQueue::open(&settings).await?;
     let clock = Arc::new(SystemClock);
     let platform = Arc::new(Platform::new(store.clone(), queue.clone(), clock.clone(), Arc::new(settings.clone()))?);
-    let (stop, stopped) = watch::channel(false);
-    let mut rx = stopped.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let workers = start_workers(platform.clone(), async move {
-        let _ = rx.wait_for(|s| *s).await;
+        let _ = stopped.await;
     });
 
     // 1. Throughput: N claimed ticks of a no-op schedule, pushed at once.
@@ -169,7 +167,7 @@ async fn bench(backend: &str, redis: Option<&str>) -> anyhow::Result<()> {
         percentile(&all, 0.99).as_secs_f64() * 1000.0,
         all.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
     );
-    let _ = stop.send(true);
+    let _ = stop.send(());
     workers.wait().await;
     Ok(())
 }

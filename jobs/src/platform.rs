@@ -210,8 +210,9 @@ impl Platform {
         }
     }
 
-    /// Runs one schedule's job now, as if its tick `tick` had been claimed by this worker
-    /// (tests, and operators through the API).
+    /// Runs one schedule's job here and now, as if this worker had claimed tick `tick` (tests
+    /// use it instead of going through the queue; operators use the schedules API, which
+    /// enqueues the run like a cron tick).
     pub async fn run_schedule_now(&self, schedule: crate::ScheduleName, tick: DateTime<Utc>) -> anyhow::Result<bool> {
         if !self.store.claim_tick(schedule.as_str(), tick, &self.worker_name, self.now()).await? {
             return Ok(false);

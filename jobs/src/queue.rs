@@ -42,6 +42,14 @@ impl std::fmt::Debug for JobQueue {
     }
 }
 
+/// The storage of `lane`, of the two.
+fn pick<S: Clone>(lane: Lane, jobs: &S, webhooks: &S) -> S {
+    match lane {
+        Lane::Jobs => jobs.clone(),
+        Lane::Webhooks => webhooks.clone(),
+    }
+}
+
 /// The queues keep run times in whole seconds (and truncate "now"), so a delay is rounded up
 /// and given one more second: a delayed job never starts before it is due, only up to two
 /// seconds after.
@@ -155,15 +163,10 @@ impl JobQueue {
             builder = builder.run_after(whole_seconds_after(delay));
         }
         let task = builder.build();
-        match &self.backend {
-            Backend::Redis { jobs, webhooks, .. } => {
-                let mut s = if lane == Lane::Jobs { jobs.clone() } else { webhooks.clone() };
-                s.push_task(task).await.map_err(|e| anyhow::anyhow!("cannot enqueue on Redis: {e}"))?;
-            }
-            Backend::Sqlite { jobs, webhooks, .. } => {
-                let mut s = if lane == Lane::Jobs { jobs.clone() } else { webhooks.clone() };
-                s.push_task(task).await.map_err(|e| anyhow::anyhow!("cannot enqueue on SQLite: {e}"))?;
-            }
+        if let Some(mut s) = self.redis(lane) {
+            s.push_task(task).await.map_err(|e| anyhow::anyhow!("cannot enqueue on Redis: {e}"))?;
+        } else if let Some(mut s) = self.sqlite(lane) {
+            s.push_task(task).await.map_err(|e| anyhow::anyhow!("cannot enqueue on SQLite: {e}"))?;
         }
         Ok(())
     }
@@ -233,9 +236,7 @@ impl JobQueue {
     /// The Redis storage of a lane (worker wiring).
     pub(crate) fn redis(&self, lane: Lane) -> Option<RedisQueue> {
         match &self.backend {
-            Backend::Redis { jobs, webhooks, .. } => {
-                Some(if lane == Lane::Jobs { jobs.clone() } else { webhooks.clone() })
-            }
+            Backend::Redis { jobs, webhooks, .. } => Some(pick(lane, jobs, webhooks)),
             Backend::Sqlite { .. } => None,
         }
     }
@@ -243,9 +244,7 @@ impl JobQueue {
     /// The SQLite storage of a lane (worker wiring).
     pub(crate) fn sqlite(&self, lane: Lane) -> Option<SqliteQueue> {
         match &self.backend {
-            Backend::Sqlite { jobs, webhooks, .. } => {
-                Some(if lane == Lane::Jobs { jobs.clone() } else { webhooks.clone() })
-            }
+            Backend::Sqlite { jobs, webhooks, .. } => Some(pick(lane, jobs, webhooks)),
             Backend::Redis { .. } => None,
         }
     }

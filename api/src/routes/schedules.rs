@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use ipam_core::IpamError;
-use ipam_core::storage::{RunOutcome, ScheduleRun};
-use ipam_jobs::{Envelope, Job, ScheduleName};
+use ipam_core::storage::ScheduleRun;
+use ipam_jobs::ScheduleName;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -114,17 +114,16 @@ async fn run_schedule(
     let schedule = ScheduleName::parse(name.trim()).ok_or_else(|| IpamError::not_found("schedule", shorten(&name)))?;
     let p = &s.platform;
     let tick = p.now();
-    if !p.store().claim_tick(schedule.as_str(), tick, p.worker_name(), tick).await? {
+    // The same claim-then-enqueue as a cron tick (a run that cannot be queued is recorded dead).
+    let claimed = ipam_jobs::schedule::claim_and_enqueue(p, schedule, tick)
+        .await
+        .map_err(|e| ApiError::from(IpamError::Internal(e.context("cannot start the run"))))?;
+    if !claimed {
         return Err(ApiError::from(IpamError::conflict(
             ipam_core::error::ConflictKind::Conflict,
             format!("{schedule} was started at this very instant already; try again"),
             serde_json::json!({ "schedule": schedule.as_str() }),
         )));
-    }
-    if let Err(e) = p.queue().push(Envelope::new(Job::Scheduled { schedule, tick })).await {
-        let detail = format!("could not be queued: {e:#}");
-        p.store().finish_tick(schedule.as_str(), tick, RunOutcome::Dead, &detail, p.now()).await?;
-        return Err(ApiError::from(IpamError::Internal(e.context("cannot enqueue the run"))));
     }
     let body =
         QueuedRun { status: "queued", schedule: schedule.as_str(), tick_at: tick, status_url: "/ipam/admin/schedules" };

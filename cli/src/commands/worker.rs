@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ipam_api::{WorkerEndpoints, shutdown_signal};
 use ipam_core::clock::SystemClock;
 use ipam_core::configuration::Settings;
-use ipam_jobs::{JobQueue, Platform, start_workers};
+use ipam_jobs::{JobQueue, Platform, Shutdown, start_workers};
 
 pub(crate) async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     let store = ipam_core::storage::open(&settings).await?;
@@ -21,16 +21,9 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         port = endpoints.port(),
         "worker started"
     );
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        let _ = stop.send(true);
-    });
-    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-    let workers = start_workers(platform, wait(stopped.clone()));
-    let server = tokio::spawn(endpoints.run(wait(stopped)));
+    let stop = Shutdown::on(shutdown_signal());
+    let workers = start_workers(platform, stop.wait());
+    let server = tokio::spawn(endpoints.run(stop.wait()));
     workers.wait().await;
     let _ = server.await;
     tracing::info!("worker stopped");
