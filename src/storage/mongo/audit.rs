@@ -5,25 +5,31 @@ use mongodb::bson::doc;
 
 use super::docs::AuditDoc;
 use super::filters::audit_filter;
+use super::tx::{Tx, atomically, run};
 use super::{MongoStore, errors, find_page};
 use crate::domain::{AuditEvent, AuditId, DomainEvent, Page, PageRequest, UserId};
 use crate::error::Result;
 use crate::storage::{AuditFilter, AuditStore};
 
 impl MongoStore {
-    /// Appends events, and the domain events they stand for to the outbox.
-    ///
-    /// Standalone MongoDB has no multi-document transactions, so the outbox cannot be written
-    /// atomically with the change and its audit trail; writing it right after the audit records
-    /// is the closest equivalent (a crash in between loses the event, never invents one).
+    /// Appends events, and the domain events they stand for to the outbox, as one unit of work.
     pub(super) async fn record(&self, events: &[AuditEvent]) -> Result<()> {
+        atomically!(self, |tx| self.record_in(tx, events).await)
+    }
+
+    /// Appends events, and the domain events they stand for to the outbox, inside `tx`.
+    ///
+    /// In a transaction they commit together with the change they describe. A standalone
+    /// server has none, so the outbox is written right after the audit records (a crash in
+    /// between loses the event, never invents one).
+    pub(super) async fn record_in(&self, tx: &mut Tx, events: &[AuditEvent]) -> Result<()> {
         if events.is_empty() {
             return Ok(());
         }
         let docs = events.iter().map(AuditDoc::new).collect::<Result<Vec<_>>>()?;
-        self.audit().insert_many(docs).await.map_err(errors::db)?;
+        run!(tx, self.audit().insert_many(docs)).map_err(errors::db)?;
         let domain: Vec<DomainEvent> = events.iter().filter_map(DomainEvent::from_audit).collect();
-        self.publish(&domain).await
+        self.publish_in(tx, &domain).await
     }
 }
 

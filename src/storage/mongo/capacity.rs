@@ -53,7 +53,8 @@ impl MongoStore {
     /// whatever happens here, so a failure is logged rather than returned.
     pub(super) async fn publish_crossing(&self, event: Option<DomainEvent>) {
         let Some(event) = event else { return };
-        if let Err(e) = self.publish(std::slice::from_ref(&event)).await {
+        let events = std::slice::from_ref(&event);
+        if let Err(e) = self.publish(events).await {
             tracing::error!(error = %e, event = %event.event_type, "could not write a capacity event to the outbox");
         }
     }

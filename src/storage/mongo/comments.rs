@@ -5,11 +5,20 @@ use mongodb::bson::doc;
 use serde_json::{Value, json};
 
 use super::docs::CommentDoc;
+use super::tx::{Tx, atomically, run};
 use super::{MongoStore, errors, find_page};
 use crate::auth::Actor;
 use crate::domain::{AuditAction, AuditEvent, Comment, CommentTarget, FieldChange, Page, PageRequest, UserId};
 use crate::error::{IpamError, Result};
 use crate::storage::{CommentStore, HostStore, RegionStore};
+
+impl MongoStore {
+    /// The comment and its audit record (and outbox event), inside `tx`.
+    async fn add_comment_in(&self, tx: &mut Tx, c: &Comment, event: &AuditEvent) -> Result<()> {
+        run!(tx, self.comments().insert_one(CommentDoc::new(c))).map_err(errors::db)?;
+        self.record_in(tx, std::slice::from_ref(event)).await
+    }
+}
 
 #[async_trait]
 impl CommentStore for MongoStore {
@@ -26,8 +35,7 @@ impl CommentStore for MongoStore {
                 AuditEvent::host(AuditAction::Comment, &host, actor, None, change, c.created_at)
             }
         };
-        self.comments().insert_one(CommentDoc::new(c)).await.map_err(errors::db)?;
-        self.record(&[event]).await
+        atomically!(self, |tx| self.add_comment_in(tx, c, &event).await)
     }
 
     async fn comments(

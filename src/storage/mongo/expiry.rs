@@ -1,7 +1,7 @@
 //! The expiry sweeps: reservations and shares whose expiry is past are marked so, one
 //! conditional update each (a sweep racing another, or a user, changes each at most once), and
-//! each change is audited by `system` — which, through `record`, also writes the
-//! `reservation.expired` outbox event.
+//! each change is audited by `system` — which also writes the `reservation.expired` outbox
+//! event — in one unit of work (a transaction on a replica set).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -12,6 +12,7 @@ use mongodb::options::FindOptions;
 use serde::de::DeserializeOwned;
 
 use super::docs::date;
+use super::tx::{Tx, atomically, run};
 use super::{MongoStore, errors};
 use crate::auth::Actor;
 use crate::domain::{AuditAction, AuditEvent, Reservation, ReservationStatus, Share};
@@ -60,6 +61,44 @@ where
     cursor.try_collect().await.map_err(errors::db)
 }
 
+impl MongoStore {
+    /// Expires one overdue reservation and records it, inside `tx`; false when it was
+    /// converted, cancelled or expired by someone else meanwhile.
+    async fn expire_reservation_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        r: &Reservation,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let filter = with_id(r.id.as_str(), overdue_reservations(now));
+        let updated = run!(tx, self.reservations().update_one(filter, expire_reservation(now))).map_err(errors::db)?;
+        if updated.modified_count != 1 {
+            return Ok(false);
+        }
+        // The snapshot shows the reservation as it was when it lapsed (as on SQLite).
+        let mut lapsed = r.clone();
+        lapsed.status = ReservationStatus::Active;
+        let reason = Some(RESERVATION_EXPIRED.to_owned());
+        self.record_in(tx, &[AuditEvent::reservation(AuditAction::Expire, &lapsed, actor, reason, now)]).await?;
+        Ok(true)
+    }
+
+    /// Expires one overdue share and records it, inside `tx`; false when it was revoked or
+    /// expired by someone else meanwhile.
+    async fn expire_share_in(&self, tx: &mut Tx, actor: &Actor, s: &Share, now: DateTime<Utc>) -> Result<bool> {
+        let filter = with_id(s.id.as_str(), overdue_shares(now));
+        let updated = run!(tx, self.shares().update_one(filter, expire_share(now))).map_err(errors::db)?;
+        if updated.modified_count != 1 {
+            return Ok(false);
+        }
+        let mut lapsed = s.clone();
+        lapsed.is_active = false;
+        self.record_in(tx, &[AuditEvent::share(AuditAction::Expire, &lapsed, actor, now)]).await?;
+        Ok(true)
+    }
+}
+
 #[async_trait]
 impl ExpiryStore for MongoStore {
     async fn expire_reservations(&self, now: DateTime<Utc>, limit: u32) -> Result<u64> {
@@ -69,17 +108,10 @@ impl ExpiryStore for MongoStore {
         let actor = system();
         let mut expired = 0;
         for doc in overdue(&self.reservations(), overdue_reservations(now), limit).await? {
-            let mut r = Reservation::try_from(doc)?;
-            let filter = with_id(r.id.as_str(), overdue_reservations(now));
-            let updated = self.reservations().update_one(filter, expire_reservation(now)).await.map_err(errors::db)?;
-            if updated.modified_count != 1 {
-                continue; // converted, cancelled or expired by someone else meanwhile
+            let r = Reservation::try_from(doc)?;
+            if atomically!(self, |tx| self.expire_reservation_in(tx, &actor, &r, now).await)? {
+                expired += 1;
             }
-            // The snapshot shows the reservation as it was when it lapsed (as on SQLite).
-            r.status = ReservationStatus::Active;
-            let reason = Some(RESERVATION_EXPIRED.to_owned());
-            self.record(&[AuditEvent::reservation(AuditAction::Expire, &r, &actor, reason, now)]).await?;
-            expired += 1;
         }
         Ok(expired)
     }
@@ -91,15 +123,10 @@ impl ExpiryStore for MongoStore {
         let actor = system();
         let mut expired = 0;
         for doc in overdue(&self.shares(), overdue_shares(now), limit).await? {
-            let mut s = Share::try_from(doc)?;
-            let filter = with_id(s.id.as_str(), overdue_shares(now));
-            let updated = self.shares().update_one(filter, expire_share(now)).await.map_err(errors::db)?;
-            if updated.modified_count != 1 {
-                continue; // revoked or expired by someone else meanwhile
+            let s = Share::try_from(doc)?;
+            if atomically!(self, |tx| self.expire_share_in(tx, &actor, &s, now).await)? {
+                expired += 1;
             }
-            s.is_active = false;
-            self.record(&[AuditEvent::share(AuditAction::Expire, &s, &actor, now)]).await?;
-            expired += 1;
         }
         Ok(expired)
     }

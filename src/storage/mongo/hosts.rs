@@ -11,6 +11,7 @@ use super::docs::{HostDoc, RegionDoc};
 use super::filters::{host_filter, literal_regex};
 use super::quotas::Counter;
 use super::regions::MAX_ATTEMPTS;
+use super::tx::{Tx, atomically, run};
 use super::{MongoStore, capacity, errors, find_all, find_page};
 use crate::auth::Actor;
 use crate::domain::{
@@ -383,39 +384,10 @@ impl HostStore for MongoStore {
         reason: Option<&Reason>,
         now: DateTime<Utc>,
     ) -> Result<Host> {
-        let user = &actor.user_id;
         for _ in 0..MAX_ATTEMPTS {
-            let current = self.host_doc(user, id).await?.ok_or_else(|| IpamError::not_found("host", id.as_str()))?;
-            let seen = HostDoc::new(&Host::try_from(current.clone())?);
-            let mut host = Host::try_from(current)?;
-            let before = host.clone();
-            let changes = host.apply(patch);
-            if changes.is_empty() {
+            let updated = atomically!(self, |tx| self.update_host_in(tx, actor, id, patch, reason, now).await)?;
+            if let Some(host) = updated {
                 return Ok(host);
-            }
-            host.updated_at = now;
-            host.updated_by = user.clone();
-            let new = HostDoc::new(&host);
-            // Optimistic: replace only the version that was read.
-            let filter = super::docs::to_document(&seen)?;
-            match self.hosts().replace_one(filter, new).await {
-                Ok(r) if r.matched_count == 1 => {
-                    let event = AuditEvent::host(
-                        AuditAction::Update,
-                        &before,
-                        actor,
-                        reason.map(|r| r.to_string()),
-                        changes,
-                        now,
-                    );
-                    self.record(&[event]).await?;
-                    return Ok(host);
-                }
-                Ok(_) => continue,
-                Err(e) if errors::duplicate_index(&e).as_deref() == Some(HOSTNAME_INDEX) => {
-                    return Err(duplicate_hostname_on_rename(&host));
-                }
-                Err(e) => return Err(errors::db(e)),
             }
         }
         Err(contention())
@@ -423,6 +395,61 @@ impl HostStore for MongoStore {
 
     async fn release_hosts(
         &self,
+        actor: &Actor,
+        ids: &[HostId],
+        reason: &Reason,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ReleaseOutcome>> {
+        atomically!(self, |tx| self.release_hosts_in(tx, actor, ids, reason, now).await)
+    }
+}
+
+impl MongoStore {
+    /// Applies a patch to the version of the host it reads, and records it, inside `tx`.
+    /// `None`: another writer changed the host in between (read it again).
+    async fn update_host_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        id: &HostId,
+        patch: &HostPatch,
+        reason: Option<&Reason>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Host>> {
+        let user = &actor.user_id;
+        let found = run!(tx, self.hosts().find_one(doc! { "_id": id.as_str(), "user_id": user.as_str() }));
+        let current = found.map_err(errors::db)?.ok_or_else(|| IpamError::not_found("host", id.as_str()))?;
+        let seen = HostDoc::new(&Host::try_from(current.clone())?);
+        let mut host = Host::try_from(current)?;
+        let before = host.clone();
+        let changes = host.apply(patch);
+        if changes.is_empty() {
+            return Ok(Some(host));
+        }
+        host.updated_at = now;
+        host.updated_by = user.clone();
+        // Optimistic: replace only the version that was read.
+        let filter = super::docs::to_document(&seen)?;
+        match run!(tx, self.hosts().replace_one(filter, HostDoc::new(&host))) {
+            Ok(r) if r.matched_count == 1 => {
+                let reason = reason.map(|r| r.to_string());
+                let event = AuditEvent::host(AuditAction::Update, &before, actor, reason, changes, now);
+                self.record_in(tx, &[event]).await?;
+                Ok(Some(host))
+            }
+            Ok(_) => Ok(None),
+            Err(e) if errors::duplicate_index(&e).as_deref() == Some(HOSTNAME_INDEX) => {
+                Err(duplicate_hostname_on_rename(&host))
+            }
+            Err(e) => Err(errors::db(e)),
+        }
+    }
+
+    /// Deletes the hosts (with their comments), frees their addresses and quota, and records
+    /// the releases, inside `tx`.
+    async fn release_hosts_in(
+        &self,
+        tx: &mut Tx,
         actor: &Actor,
         ids: &[HostId],
         reason: &Reason,
@@ -436,31 +463,24 @@ impl HostStore for MongoStore {
             if !seen.insert(id.clone()) {
                 continue;
             }
-            let deleted = self
-                .hosts()
-                .find_one_and_delete(doc! { "_id": id.as_str(), "user_id": user.as_str() })
-                .await
-                .map_err(errors::db)?;
+            let filter = doc! { "_id": id.as_str(), "user_id": user.as_str() };
+            let deleted = run!(tx, self.hosts().find_one_and_delete(filter)).map_err(errors::db)?;
             let Some(deleted) = deleted else {
                 outcomes.push(ReleaseOutcome::NotFound(id.clone()));
                 continue;
             };
             let host = Host::try_from(deleted)?;
-            self.comments()
-                .delete_many(doc! { "user_id": user.as_str(), "resource_id": id.as_str() })
-                .await
-                .map_err(errors::db)?;
-            self.release_host_slot(user, &host.region_id, host.z).await?;
-            self.adjust_quota(user, Counter::Hosts, -1, now).await?;
+            let comments = doc! { "user_id": user.as_str(), "resource_id": id.as_str() };
+            run!(tx, self.comments().delete_many(comments)).map_err(errors::db)?;
+            self.release_host_slot_in(tx, user, &host.region_id, host.z).await?;
+            self.adjust_quota_in(tx, user, Counter::Hosts, -1, now).await?;
             events.push(AuditEvent::host(AuditAction::Release, &host, actor, Some(reason.to_string()), vec![], now));
             outcomes.push(ReleaseOutcome::Released(Box::new(host)));
         }
-        self.record(&events).await?;
+        self.record_in(tx, &events).await?;
         Ok(outcomes)
     }
-}
 
-impl MongoStore {
     /// Ids of the regions whose name matches the host filter's region-name condition.
     pub(super) async fn regions_named(&self, user: &UserId, f: &HostFilter) -> Result<Option<Vec<String>>> {
         let Some(needle) = &f.region_name_contains else { return Ok(None) };

@@ -7,6 +7,8 @@
 //! retired is flagged first so no host is allocated into it meanwhile. Domain events go to the
 //! outbox right after the audit records of their change, and their fan-out into webhook
 //! deliveries is idempotent (a unique index per event and webhook) rather than transactional.
+//! On a replica set, the same units of work also run in transactions (see `tx`), so a change,
+//! its audit records and its events commit together.
 
 mod audit;
 mod capacity;
@@ -29,8 +31,11 @@ mod schedules;
 mod search;
 mod shares;
 mod slots;
+mod tx;
 mod webhook_docs;
 mod webhooks;
+
+use std::sync::Arc;
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -39,6 +44,7 @@ use mongodb::bson::{Document, doc};
 use mongodb::options::FindOptions;
 use mongodb::{Client, Collection, Database};
 use serde::de::DeserializeOwned;
+use tokio::sync::OnceCell;
 
 use self::docs::{AuditDoc, CommentDoc, CountryDoc, HostDoc, QuotaDoc, RegionDoc, SlotsDoc};
 use crate::domain::{Page, PageRequest};
@@ -53,6 +59,8 @@ pub const DEFAULT_DATABASE: &str = "ipam";
 pub struct MongoStore {
     client: Client,
     db: Database,
+    /// Whether the deployment has multi-document transactions (asked once; see `tx`).
+    topology: Arc<OnceCell<bool>>,
 }
 
 impl MongoStore {
@@ -60,13 +68,13 @@ impl MongoStore {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let client = Client::with_uri_str(url).await.context("IPAM_DATABASE_URL is not a valid mongodb:// URL")?;
         let db = client.default_database().unwrap_or_else(|| client.database(DEFAULT_DATABASE));
-        Ok(Self { client, db })
+        Ok(Self { client, db, topology: Arc::default() })
     }
 
     /// A store on a named database of an existing client (tests use one database each).
     pub fn with_database(client: Client, name: &str) -> Self {
         let db = client.database(name);
-        Self { client, db }
+        Self { client, db, topology: Arc::default() }
     }
 
     /// The client (sessions, other databases).

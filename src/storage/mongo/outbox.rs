@@ -18,6 +18,7 @@ use mongodb::options::FindOptions;
 use serde::{Deserialize, Serialize};
 
 use super::docs::{corrupt, date, time};
+use super::tx::{Tx, atomically, run};
 use super::webhook_docs::{DeliveryDoc, WebhookDoc};
 use super::{MongoStore, errors, find_all};
 use crate::domain::{Delivery, DeliveryId, DomainEvent, EventId, EventType, UserId, Webhook};
@@ -98,13 +99,18 @@ impl MongoStore {
         self.db.collection("ipam_event_outbox")
     }
 
-    /// Appends domain events to the outbox.
+    /// Appends domain events to the outbox, as one unit of work.
     pub(super) async fn publish(&self, events: &[DomainEvent]) -> Result<()> {
+        atomically!(self, |tx| self.publish_in(tx, events).await)
+    }
+
+    /// Appends domain events to the outbox, inside `tx`.
+    pub(super) async fn publish_in(&self, tx: &mut Tx, events: &[DomainEvent]) -> Result<()> {
         if events.is_empty() {
             return Ok(());
         }
         let docs = events.iter().map(EventDoc::new).collect::<Result<Vec<_>>>()?;
-        self.outbox().insert_many(docs).await.map_err(errors::db)?;
+        run!(tx, self.outbox().insert_many(docs)).map_err(errors::db)?;
         Ok(())
     }
 

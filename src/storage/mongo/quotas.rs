@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use mongodb::bson::{Bson, Document, doc};
 
 use super::docs::{AuditDoc, date};
+use super::tx::{Tx, run};
 use super::{MongoStore, errors, find_page};
 use crate::auth::Actor;
 use crate::domain::{AuditEvent, Page, PageRequest, QuotaDefaults, QuotaPatch, QuotaUsage, UserId};
@@ -104,6 +105,18 @@ impl MongoStore {
         delta: i32,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        self.adjust_quota_in(&mut Tx::none(), user, counter, delta, now).await
+    }
+
+    /// Moves a usage counter by `delta` (never below zero), inside `tx`.
+    pub(super) async fn adjust_quota_in(
+        &self,
+        tx: &mut Tx,
+        user: &UserId,
+        counter: Counter,
+        delta: i32,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         if delta == 0 {
             return Ok(());
         }
@@ -112,7 +125,7 @@ impl MongoStore {
             count: { "$max": [0, { "$add": [format!("${count}"), delta] }] },
             "last_updated": date(now),
         }}];
-        self.quotas().update_one(doc! { "_id": user.as_str() }, update).await.map_err(errors::db)?;
+        run!(tx, self.quotas().update_one(doc! { "_id": user.as_str() }, update)).map_err(errors::db)?;
         Ok(())
     }
 }

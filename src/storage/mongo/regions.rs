@@ -10,6 +10,7 @@ use mongodb::bson::{Bson, doc};
 use super::docs::{RegionDoc, SlotsDoc, date};
 use super::filters::region_filter;
 use super::quotas::Counter;
+use super::tx::{Tx, atomically, run};
 use super::{MongoStore, capacity, errors, find_all, find_page};
 use crate::auth::Actor;
 use crate::domain::slots::first_free_block;
@@ -210,50 +211,10 @@ impl RegionStore for MongoStore {
         reason: Option<&Reason>,
         now: DateTime<Utc>,
     ) -> Result<Region> {
-        let user = &actor.user_id;
         for _ in 0..MAX_ATTEMPTS {
-            let current =
-                self.region_doc(user, id).await?.ok_or_else(|| IpamError::not_found("region", id.as_str()))?;
-            let seen =
-                (current.updated_at, current.region_name.clone(), current.description.clone(), current.owner.clone());
-            let seen_status = current.status.clone();
-            let mut region = Region::try_from(current)?;
-            let before = region.clone();
-            let changes = region.apply(patch);
-            if changes.is_empty() {
+            let updated = atomically!(self, |tx| self.update_region_in(tx, actor, id, patch, reason, now).await)?;
+            if let Some(region) = updated {
                 return Ok(region);
-            }
-            region.updated_at = now;
-            region.updated_by = user.clone();
-            // Optimistic: only apply if nobody changed the region since it was read.
-            let filter = doc! {
-                "_id": id.as_str(), "user_id": user.as_str(), "updated_at": seen.0, "region_name": seen.1,
-                "description": seen.2, "owner": seen.3, "status": seen_status,
-            };
-            let set = doc! { "$set": {
-                "region_name": region.name.as_str(), "name_key": region.name.key(), "description": region.description.as_str(),
-                "owner": region.owner.as_str(), "status": region.status.as_str(),
-                "tags": mongodb::bson::to_bson(region.tags.as_map()).map_err(errors::bson)?,
-                "updated_at": date(now), "updated_by": user.as_str(),
-            }};
-            match self.regions().update_one(filter, set).await {
-                Ok(r) if r.matched_count == 1 => {
-                    let event = AuditEvent::region(
-                        AuditAction::Update,
-                        &before,
-                        actor,
-                        reason.map(|r| r.to_string()),
-                        changes,
-                        now,
-                    );
-                    self.record(&[event]).await?;
-                    return Ok(region);
-                }
-                Ok(_) => continue,
-                Err(e) if errors::duplicate_index(&e).as_deref() == Some(NAME_INDEX) => {
-                    return Err(duplicate_region_name(region.name.as_str(), region.country_code.as_str()));
-                }
-                Err(e) => return Err(errors::db(e)),
             }
         }
         Err(contention())
@@ -317,25 +278,87 @@ impl MongoStore {
         if !hosts.is_empty() && !cascade {
             return Err(region_has_hosts(&region, hosts.len()));
         }
+        atomically!(self, |tx| self.delete_retired_in(tx, actor, &region, &hosts, reason, now).await)?;
+        Ok(RetiredRegion { region, hosts })
+    }
+
+    /// Deletes a retiring region, its hosts and their comments, gives back its block and
+    /// quota, and records the retirement, inside `tx`.
+    async fn delete_retired_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        region: &Region,
+        hosts: &[Host],
+        reason: &Reason,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let user = &actor.user_id;
+        let id = &region.id;
         let mut ids: Vec<Bson> = hosts.iter().map(|h| Bson::String(h.id.to_string())).collect();
         ids.push(Bson::String(id.to_string()));
-        self.comments()
-            .delete_many(doc! { "user_id": user.as_str(), "resource_id": { "$in": ids } })
-            .await
-            .map_err(errors::db)?;
+        let comments = doc! { "user_id": user.as_str(), "resource_id": { "$in": ids } };
+        run!(tx, self.comments().delete_many(comments)).map_err(errors::db)?;
         // Quota goes back for the hosts this call actually deleted: a host released (or an
         // allocation undone) concurrently gave its own unit back already.
-        let deleted = self
-            .hosts()
-            .delete_many(doc! { "user_id": user.as_str(), "region_id": id.as_str() })
-            .await
-            .map_err(errors::db)?
-            .deleted_count;
-        self.regions().delete_one(doc! { "_id": id.as_str(), "user_id": user.as_str() }).await.map_err(errors::db)?;
-        self.release_block(user, region.x, region.y).await?;
-        self.adjust_quota(user, Counter::Regions, -1, now).await?;
-        self.adjust_quota(user, Counter::Hosts, -i32::try_from(deleted).unwrap_or(i32::MAX), now).await?;
-        self.record(&AuditEvent::retirement(&region, &hosts, actor, reason, now)).await?;
-        Ok(RetiredRegion { region, hosts })
+        let in_region = doc! { "user_id": user.as_str(), "region_id": id.as_str() };
+        let deleted = run!(tx, self.hosts().delete_many(in_region)).map_err(errors::db)?.deleted_count;
+        run!(tx, self.regions().delete_one(doc! { "_id": id.as_str(), "user_id": user.as_str() }))
+            .map_err(errors::db)?;
+        self.release_block_in(tx, user, region.x, region.y).await?;
+        self.adjust_quota_in(tx, user, Counter::Regions, -1, now).await?;
+        self.adjust_quota_in(tx, user, Counter::Hosts, -i32::try_from(deleted).unwrap_or(i32::MAX), now).await?;
+        self.record_in(tx, &AuditEvent::retirement(region, hosts, actor, reason, now)).await
+    }
+
+    /// Applies a patch to the version of the region it reads, and records it, inside `tx`.
+    /// `None`: another writer changed the region in between (read it again).
+    async fn update_region_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        id: &RegionId,
+        patch: &RegionPatch,
+        reason: Option<&Reason>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Region>> {
+        let user = &actor.user_id;
+        let found = run!(tx, self.regions().find_one(doc! { "_id": id.as_str(), "user_id": user.as_str() }));
+        let current = found.map_err(errors::db)?.ok_or_else(|| IpamError::not_found("region", id.as_str()))?;
+        let seen =
+            (current.updated_at, current.region_name.clone(), current.description.clone(), current.owner.clone());
+        let seen_status = current.status.clone();
+        let mut region = Region::try_from(current)?;
+        let before = region.clone();
+        let changes = region.apply(patch);
+        if changes.is_empty() {
+            return Ok(Some(region));
+        }
+        region.updated_at = now;
+        region.updated_by = user.clone();
+        // Optimistic: only apply if nobody changed the region since it was read.
+        let filter = doc! {
+            "_id": id.as_str(), "user_id": user.as_str(), "updated_at": seen.0, "region_name": seen.1,
+            "description": seen.2, "owner": seen.3, "status": seen_status,
+        };
+        let set = doc! { "$set": {
+            "region_name": region.name.as_str(), "name_key": region.name.key(), "description": region.description.as_str(),
+            "owner": region.owner.as_str(), "status": region.status.as_str(),
+            "tags": mongodb::bson::to_bson(region.tags.as_map()).map_err(errors::bson)?,
+            "updated_at": date(now), "updated_by": user.as_str(),
+        }};
+        match run!(tx, self.regions().update_one(filter, set)) {
+            Ok(r) if r.matched_count == 1 => {
+                let reason = reason.map(|r| r.to_string());
+                let event = AuditEvent::region(AuditAction::Update, &before, actor, reason, changes, now);
+                self.record_in(tx, &[event]).await?;
+                Ok(Some(region))
+            }
+            Ok(_) => Ok(None),
+            Err(e) if errors::duplicate_index(&e).as_deref() == Some(NAME_INDEX) => {
+                Err(duplicate_region_name(region.name.as_str(), region.country_code.as_str()))
+            }
+            Err(e) => Err(errors::db(e)),
+        }
     }
 }

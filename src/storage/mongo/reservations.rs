@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::docs::{corrupt, date, time};
+use super::tx::{Tx, atomically, run};
 use super::{MongoStore, errors, find_all, find_page};
 use crate::auth::Actor;
 use crate::domain::{
@@ -173,14 +174,25 @@ impl MongoStore {
         to: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let updated = self
-            .reservations()
-            .update_one(
+        atomically!(self, |tx| self.mark_converted_in(tx, actor, r, to, now).await)
+    }
+
+    async fn mark_converted_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        r: &Reservation,
+        to: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let updated = run!(
+            tx,
+            self.reservations().update_one(
                 merge(doc! { "_id": r.id.as_str() }, blocking(now)),
                 doc! { "$set": { "status": "converted", "converted_at": date(now), "converted_to": to, "updated_at": date(now) } },
             )
-            .await
-            .map_err(errors::db)?;
+        )
+        .map_err(errors::db)?;
         if updated.modified_count != 1 {
             return Ok(false);
         }
@@ -190,8 +202,24 @@ impl MongoStore {
         converted.converted_to = Some(to.to_owned());
         let mut event = AuditEvent::reservation(AuditAction::Convert, &converted, actor, None, now);
         event.snapshot["converted_to"] = json!(to);
-        self.record(&[event]).await?;
+        self.record_in(tx, &[event]).await?;
         Ok(true)
+    }
+
+    /// Deletes a cancellable reservation and records it, inside `tx`; `None` when there was none.
+    async fn cancel_reservation_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        id: &ReservationId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Reservation>> {
+        let filter = doc! { "_id": id.as_str(), "user_id": actor.user_id.as_str(), "status": { "$ne": "converted" } };
+        let deleted = run!(tx, self.reservations().find_one_and_delete(filter)).map_err(errors::db)?;
+        let Some(deleted) = deleted else { return Ok(None) };
+        let r = Reservation::try_from(deleted)?;
+        self.record_in(tx, &[AuditEvent::reservation(AuditAction::Cancel, &r, actor, None, now)]).await?;
+        Ok(Some(r))
     }
 
     async fn address_allocated(&self, user: &UserId, r: &Reservation) -> Result<bool> {
@@ -234,7 +262,9 @@ impl ReservationStore for MongoStore {
             Err(e) if errors::duplicate_index(&e).is_some() => return Err(address_taken("reserved", r)),
             Err(e) => return Err(errors::db(e)),
         }
-        // An allocation may have landed between the check and the insert: look again.
+        // An allocation may have landed between the check and the insert: look again. (This
+        // write-then-look protocol deliberately runs outside a transaction: under snapshot
+        // isolation neither side would see the other's write, and both could succeed.)
         if self.address_allocated(user, r).await? {
             self.reservations().delete_one(doc! { "_id": r.id.as_str() }).await.map_err(errors::db)?;
             return Err(address_taken("allocated", r));
@@ -269,23 +299,14 @@ impl ReservationStore for MongoStore {
     }
 
     async fn cancel_reservation(&self, actor: &Actor, id: &ReservationId, now: DateTime<Utc>) -> Result<Reservation> {
-        let user = &actor.user_id;
-        let deleted = self
-            .reservations()
-            .find_one_and_delete(
-                doc! { "_id": id.as_str(), "user_id": user.as_str(), "status": { "$ne": "converted" } },
-            )
-            .await
-            .map_err(errors::db)?;
-        let Some(deleted) = deleted else {
-            return Err(match self.reservation(user, id).await? {
+        let cancelled = atomically!(self, |tx| self.cancel_reservation_in(tx, actor, id, now).await)?;
+        match cancelled {
+            Some(r) => Ok(r),
+            None => Err(match self.reservation(&actor.user_id, id).await? {
                 Some(r) => not_cancellable(&r),
                 None => IpamError::not_found("reservation", id.as_str()),
-            });
-        };
-        let r = Reservation::try_from(deleted)?;
-        self.record(&[AuditEvent::reservation(AuditAction::Cancel, &r, actor, None, now)]).await?;
-        Ok(r)
+            }),
+        }
     }
 }
 

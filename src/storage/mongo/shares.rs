@@ -7,6 +7,7 @@ use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
 use super::docs::{corrupt, date, time};
+use super::tx::{Tx, atomically, run};
 use super::{MongoStore, errors, find_page};
 use crate::auth::Actor;
 use crate::domain::{
@@ -91,11 +92,35 @@ impl MongoStore {
     }
 }
 
+impl MongoStore {
+    /// The share and its audit record, inside `tx`.
+    async fn create_share_in(&self, tx: &mut Tx, actor: &Actor, share: &Share) -> Result<()> {
+        run!(tx, self.shares().insert_one(ShareDoc::new(share))).map_err(errors::db)?;
+        self.record_in(tx, &[AuditEvent::share(AuditAction::Create, share, actor, share.created_at)]).await
+    }
+
+    /// Deactivates an active share and records it, inside `tx`; false when there was none.
+    async fn revoke_share_in(&self, tx: &mut Tx, actor: &Actor, id: &ShareId, now: DateTime<Utc>) -> Result<bool> {
+        let revoked = run!(
+            tx,
+            self.shares()
+                .find_one_and_update(
+                    doc! { "_id": id.as_str(), "user_id": actor.user_id.as_str(), "is_active": true },
+                    doc! { "$set": { "is_active": false, "updated_at": date(now) } },
+                )
+                .return_document(ReturnDocument::After)
+        )
+        .map_err(errors::db)?;
+        let Some(revoked) = revoked else { return Ok(false) };
+        self.record_in(tx, &[AuditEvent::share(AuditAction::Revoke, &Share::try_from(revoked)?, actor, now)]).await?;
+        Ok(true)
+    }
+}
+
 #[async_trait]
 impl ShareStore for MongoStore {
     async fn create_share(&self, actor: &Actor, share: &Share) -> Result<()> {
-        self.shares().insert_one(ShareDoc::new(share)).await.map_err(errors::db)?;
-        self.record(&[AuditEvent::share(AuditAction::Create, share, actor, share.created_at)]).await
+        atomically!(self, |tx| self.create_share_in(tx, actor, share).await)
     }
 
     async fn live_shares(&self, user: &UserId, page: PageRequest, now: DateTime<Utc>) -> Result<Page<Share>> {
@@ -104,18 +129,7 @@ impl ShareStore for MongoStore {
     }
 
     async fn revoke_share(&self, actor: &Actor, id: &ShareId, now: DateTime<Utc>) -> Result<bool> {
-        let revoked = self
-            .shares()
-            .find_one_and_update(
-                doc! { "_id": id.as_str(), "user_id": actor.user_id.as_str(), "is_active": true },
-                doc! { "$set": { "is_active": false, "updated_at": date(now) } },
-            )
-            .return_document(ReturnDocument::After)
-            .await
-            .map_err(errors::db)?;
-        let Some(revoked) = revoked else { return Ok(false) };
-        self.record(&[AuditEvent::share(AuditAction::Revoke, &Share::try_from(revoked)?, actor, now)]).await?;
-        Ok(true)
+        atomically!(self, |tx| self.revoke_share_in(tx, actor, id, now).await)
     }
 
     async fn live_share(&self, token: &ShareToken, now: DateTime<Utc>) -> Result<Option<Share>> {

@@ -9,6 +9,7 @@ use mongodb::options::ReturnDocument;
 use super::MongoStore;
 use super::docs::SlotsDoc;
 use super::errors;
+use super::tx::{Tx, run};
 use crate::domain::{RegionId, UserId};
 use crate::error::Result;
 
@@ -78,11 +79,14 @@ impl MongoStore {
 
     /// Frees Y of the user's X.
     pub(super) async fn release_block(&self, user: &UserId, x: u8, y: u8) -> Result<()> {
+        self.release_block_in(&mut Tx::none(), user, x, y).await
+    }
+
+    /// Frees Y of the user's X, inside `tx`.
+    pub(super) async fn release_block_in(&self, tx: &mut Tx, user: &UserId, x: u8, y: u8) -> Result<()> {
         let (filter, update) = release("y_slots", y, "used_count");
-        self.slots()
-            .update_one(merge(doc! { "_id": SlotsDoc::id(user, x) }, filter), update)
-            .await
-            .map_err(errors::db)?;
+        let filter = merge(doc! { "_id": SlotsDoc::id(user, x) }, filter);
+        run!(tx, self.slots().update_one(filter, update)).map_err(errors::db)?;
         Ok(())
     }
 
@@ -104,9 +108,20 @@ impl MongoStore {
 
     /// Frees Z of a region.
     pub(super) async fn release_host_slot(&self, user: &UserId, region: &RegionId, z: u8) -> Result<()> {
+        self.release_host_slot_in(&mut Tx::none(), user, region, z).await
+    }
+
+    /// Frees host address `z` of a region, inside `tx`.
+    pub(super) async fn release_host_slot_in(
+        &self,
+        tx: &mut Tx,
+        user: &UserId,
+        region: &RegionId,
+        z: u8,
+    ) -> Result<()> {
         let (filter, update) = release("host_slots", z, "allocated_hosts");
         let scope = doc! { "_id": region.as_str(), "user_id": user.as_str() };
-        self.regions().update_one(merge(scope, filter), update).await.map_err(errors::db)?;
+        run!(tx, self.regions().update_one(merge(scope, filter), update)).map_err(errors::db)?;
         Ok(())
     }
 }
