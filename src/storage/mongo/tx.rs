@@ -138,7 +138,14 @@ impl Tx {
                     attempt += 1;
                     match session.commit_transaction().await {
                         Ok(()) => return Some(Ok(value)),
-                        Err(e) if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) && attempt < COMMIT_ATTEMPTS => {}
+                        // The commit may have happened: only the commit is retried, never the
+                        // unit, which would apply the change twice.
+                        Err(e) if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) => {
+                            if attempt >= COMMIT_ATTEMPTS {
+                                return Some(Err(errors::db(e)));
+                            }
+                        }
+                        // The commit certainly did not happen: run the unit again.
                         Err(e) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => return None,
                         Err(e) => return Some(Err(errors::db(e))),
                     }
