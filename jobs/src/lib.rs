@@ -10,6 +10,7 @@
 pub mod backoff;
 pub mod job;
 pub mod jobs;
+pub mod kicker;
 pub mod metrics;
 pub mod platform;
 pub mod queue;

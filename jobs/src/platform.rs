@@ -13,6 +13,7 @@ use ipam_core::storage::{RunOutcome, Store};
 use crate::backoff::Backoff;
 use crate::job::{Envelope, Job};
 use crate::jobs;
+use crate::kicker::{self, Kicker};
 use crate::queue::JobQueue;
 use crate::schedule::Schedules;
 use crate::target::PublicOnlyResolver;
@@ -26,6 +27,7 @@ pub struct Platform {
     schedules: Schedules,
     http: reqwest::Client,
     worker_name: String,
+    kicker: Arc<Kicker>,
 }
 
 impl std::fmt::Debug for Platform {
@@ -69,7 +71,9 @@ impl Platform {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
         // Unique per process and per restart: apalis refuses a name still registered as alive.
         let worker_name = format!("{host}-{}-{}", std::process::id(), ulid::Ulid::generate());
-        Ok(Self { store, queue, clock, settings, schedules, http, worker_name })
+        let pushed = queue.clone();
+        let kicker = Kicker::new(kicker::WINDOW, Arc::new(move || Box::pin(kick(pushed.clone()))));
+        Ok(Self { store, queue, clock, settings, schedules, http, worker_name, kicker })
     }
 
     /// The store.
@@ -124,9 +128,10 @@ impl Platform {
     }
 
     /// Like [`kick_dispatch`](Self::kick_dispatch), without waiting for the queue (the API's
-    /// responses never wait on it).
+    /// responses never wait on it), and coalesced: a burst of writes queues a couple of
+    /// dispatch jobs, not one per write (see `kicker`).
     pub fn kick_dispatch_in_background(&self) {
-        tokio::spawn(kick(self.queue.clone()));
+        self.kicker.kick();
     }
 
     /// Runs one job attempt. A failure is retried by re-scheduling the job with backoff until
