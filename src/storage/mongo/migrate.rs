@@ -200,6 +200,126 @@ mod tests {
         assert_eq!(options.unique, Some(true));
     }
 
+    /// Each index of a list of collections as MongoDB receives it: collection, keys, options.
+    fn index_commands(collections: &[CollectionSpec]) -> Vec<(&'static str, Document, Document)> {
+        collections
+            .iter()
+            .flat_map(|c| {
+                c.indexes.iter().map(move |i| {
+                    let model = index_model(i);
+                    (c.name, model.keys, bson::to_document(&model.options.unwrap()).unwrap())
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn migration_6_creates_every_index_with_its_options_and_ttl() {
+        let week = i32::try_from(ipam_migrations::BULK_JOB_RETENTION_SECS).unwrap();
+        assert_eq!(week, 604_800);
+        assert_eq!(
+            index_commands(ipam_migrations::NOTIFICATION_AND_BULK_JOB_COLLECTIONS),
+            [
+                (
+                    "ipam_notifications",
+                    doc! { "user_id": 1, "is_read": 1, "created_at": -1 },
+                    doc! { "name": "notification_user_read_created_idx" },
+                ),
+                (
+                    "ipam_notifications",
+                    doc! { "user_id": 1, "severity": 1 },
+                    doc! { "name": "notification_user_severity_idx" }
+                ),
+                (
+                    "ipam_notifications",
+                    doc! { "user_id": 1, "notification_type": 1 },
+                    doc! { "name": "notification_user_type_idx" },
+                ),
+                // Deleted at expires_at (created_at + 90 days, set by the writer).
+                (
+                    "ipam_notifications",
+                    doc! { "expires_at": 1 },
+                    doc! { "expireAfterSeconds": 0, "name": "notification_expires_idx" },
+                ),
+                (
+                    "ipam_notification_rules",
+                    doc! { "user_id": 1, "is_active": 1 },
+                    doc! { "name": "rule_user_active_idx" }
+                ),
+                (
+                    "ipam_notification_rules",
+                    doc! { "user_id": 1, "created_at": -1 },
+                    doc! { "name": "rule_user_created_idx" },
+                ),
+                ("ipam_bulk_jobs", doc! { "job_id": 1 }, doc! { "name": "bulk_job_id_unique_idx", "unique": true }),
+                (
+                    "ipam_bulk_jobs",
+                    doc! { "user_id": 1, "created_at": -1 },
+                    doc! { "name": "bulk_job_user_created_idx" }
+                ),
+                ("ipam_bulk_jobs", doc! { "user_id": 1, "status": 1 }, doc! { "name": "bulk_job_user_status_idx" }),
+                // Finished jobs only: a null or absent completed_at never expires.
+                (
+                    "ipam_bulk_jobs",
+                    doc! { "completed_at": 1 },
+                    doc! { "expireAfterSeconds": week, "name": "bulk_job_completed_idx" },
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn migration_6_validators_require_string_ids_and_constrain_enums_and_counters() {
+        let schemas: Vec<(&str, Document)> = ipam_migrations::NOTIFICATION_AND_BULK_JOB_COLLECTIONS
+            .iter()
+            .map(|c| (c.name, validator(c).unwrap().get_document("$jsonSchema").unwrap().clone()))
+            .collect();
+        let strings = |v: &[&str]| v.iter().map(|s| Bson::from(*s)).collect::<Vec<_>>();
+        for (name, schema) in &schemas {
+            let properties = schema.get_document("properties").unwrap();
+            assert_eq!(properties.get_document("_id").unwrap(), &doc! { "bsonType": "string" }, "{name}");
+            assert_eq!(properties.get_document("user_id").unwrap(), &doc! { "bsonType": "string" }, "{name}");
+            assert_eq!(properties.get_document("created_at").unwrap(), &doc! { "bsonType": "date" }, "{name}");
+            for required in schema.get_array("required").unwrap() {
+                let field = required.as_str().unwrap();
+                assert!(properties.contains_key(field), "{name}: required {field} has no type");
+            }
+        }
+        let [(_, notifications), (_, rules), (_, jobs)] = &schemas[..] else { panic!("three collections") };
+
+        let p = notifications.get_document("properties").unwrap();
+        assert_eq!(p.get_document("severity").unwrap(), &doc! { "enum": strings(&["info", "warning", "critical"]) });
+        assert_eq!(p.get_document("is_read").unwrap(), &doc! { "bsonType": "bool" });
+        assert_eq!(p.get_document("read_at").unwrap(), &doc! { "bsonType": ["date", "null"] });
+        assert_eq!(p.get_document("resource_link").unwrap(), &doc! { "bsonType": ["string", "null"] });
+        assert_eq!(p.get_document("expires_at").unwrap(), &doc! { "bsonType": "date" }, "the TTL needs a date");
+        assert!(notifications.get_array("required").unwrap().contains(&Bson::from("expires_at")));
+
+        let p = rules.get_document("properties").unwrap();
+        assert_eq!(p.get_document("rule_name").unwrap().get_i64("maxLength"), Ok(100));
+        assert_eq!(p.get_document("conditions").unwrap(), &doc! { "bsonType": "object" });
+        let channels = p.get_document("notification_channels").unwrap();
+        assert_eq!(channels.get_str("bsonType"), Ok("array"));
+        assert_eq!(channels.get_document("items").unwrap(), &doc! { "enum": strings(&["in_app", "email", "webhook"]) });
+        assert_eq!(p.get_document("last_triggered").unwrap(), &doc! { "bsonType": ["date", "null"] });
+
+        let p = jobs.get_document("properties").unwrap();
+        assert_eq!(
+            p.get_document("status").unwrap(),
+            &doc! { "enum": strings(&["pending", "processing", "completed", "failed"]) }
+        );
+        for counter in ["total_items", "processed_items", "successful_items", "failed_items"] {
+            assert_eq!(
+                p.get_document(counter).unwrap(),
+                &doc! { "bsonType": ["int", "long"], "minimum": 0_i64 },
+                "{counter}"
+            );
+        }
+        assert_eq!(p.get_document("results").unwrap(), &doc! { "bsonType": "array" });
+        assert_eq!(p.get_document("completed_at").unwrap(), &doc! { "bsonType": ["date", "null"] });
+        assert!(!jobs.get_array("required").unwrap().contains(&Bson::from("completed_at")));
+    }
+
     #[test]
     fn live_keys_are_described_like_the_spec() {
         let spec = &CORE_COLLECTIONS[1].indexes[2];
