@@ -132,9 +132,27 @@ pub fn keys_text(keys: &Document) -> String {
         .join(", ")
 }
 
+/// A live index as `verify-indexes` compares it; `None` for the `_id` index.
+pub fn live_index(model: IndexModel) -> Option<crate::storage::migrations::LiveIndex> {
+    let options = model.options.unwrap_or_default();
+    let name = options.name.unwrap_or_default();
+    (name != "_id_").then(|| crate::storage::migrations::LiveIndex {
+        name,
+        keys: keys_text(&model.keys),
+        unique: options.unique.unwrap_or(false),
+        expire_after_secs: options.expire_after.map(|d| d.as_secs()),
+    })
+}
+
+/// Whether a live index (of the expected name and uniqueness) has the spec's keys and TTL: an
+/// index without its `expireAfterSeconds` would keep documents forever.
+pub fn live_matches(want: &IndexSpec, have: &crate::storage::migrations::LiveIndex) -> bool {
+    want.keys_text() == have.keys && want.expire_after_secs == have.expire_after_secs
+}
+
 /// Compares the live collections and indexes with every migration's collections.
 pub async fn verify_indexes(db: &Database) -> anyhow::Result<Vec<crate::storage::migrations::IndexReport>> {
-    use crate::storage::migrations::{LiveIndex, compare, expected_collections};
+    use crate::storage::migrations::{compare, expected_collections};
     let names = db.list_collection_names().await?;
     let mut reports = Vec::new();
     for spec in expected_collections() {
@@ -143,16 +161,9 @@ pub async fn verify_indexes(db: &Database) -> anyhow::Result<Vec<crate::storage:
         if exists {
             let models: Vec<IndexModel> =
                 db.collection::<Document>(spec.name).list_indexes().await?.try_collect().await?;
-            for model in models {
-                let options = model.options.unwrap_or_default();
-                let name = options.name.unwrap_or_default();
-                if name == "_id_" {
-                    continue;
-                }
-                live.push(LiveIndex { name, keys: keys_text(&model.keys), unique: options.unique.unwrap_or(false) });
-            }
+            live.extend(models.into_iter().filter_map(live_index));
         }
-        reports.push(compare(spec, exists, &live, |want, have| want.keys_text() == have.keys));
+        reports.push(compare(spec, exists, &live, live_matches));
     }
     Ok(reports)
 }
@@ -266,6 +277,30 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn verification_wants_each_ttl_index_with_its_expiry() {
+        use crate::storage::migrations::compare;
+        let spec =
+            ipam_migrations::NOTIFICATION_AND_BULK_JOB_COLLECTIONS.iter().find(|c| c.name == "ipam_bulk_jobs").unwrap();
+        let live: Vec<_> = spec.indexes.iter().filter_map(|i| live_index(index_model(i))).collect();
+        assert_eq!(live.iter().map(|l| l.expire_after_secs).collect::<Vec<_>>(), [None, None, None, Some(604_800)]);
+        assert!(compare(spec, true, &live, live_matches).is_ok());
+
+        let mut without_ttl = live.clone();
+        without_ttl[3].expire_after_secs = None;
+        let report = compare(spec, true, &without_ttl, live_matches);
+        assert_eq!(report.missing.iter().map(|i| i.name).collect::<Vec<_>>(), ["bulk_job_completed_idx"]);
+        let mut other_ttl = live;
+        other_ttl[3].expire_after_secs = Some(3600);
+        assert!(!compare(spec, true, &other_ttl, live_matches).is_ok());
+
+        let id = IndexModel::builder()
+            .keys(doc! { "_id": 1 })
+            .options(IndexOptions::builder().name("_id_".to_owned()).build())
+            .build();
+        assert!(live_index(id).is_none());
     }
 
     #[test]

@@ -117,7 +117,8 @@ pub async fn verify_indexes(pool: &SqlitePool) -> anyhow::Result<Vec<crate::stor
             .bind(spec.name)
             .fetch_optional(pool)
             .await?;
-        // Automatic indexes (primary keys) have no SQL and are not part of the spec.
+        // Automatic indexes (primary keys) have no SQL and are not part of the spec. SQLite has no
+        // TTL: a spec's TTL index is a plain index here, so only names, keys and uniqueness count.
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name",
         )
@@ -128,7 +129,12 @@ pub async fn verify_indexes(pool: &SqlitePool) -> anyhow::Result<Vec<crate::stor
             .into_iter()
             .map(|(name, sql)| {
                 let keys = sql.split_once('(').map(|(_, k)| k.trim_end_matches(')').to_owned()).unwrap_or_default();
-                LiveIndex { unique: sql.to_uppercase().starts_with("CREATE UNIQUE"), name, keys }
+                LiveIndex {
+                    unique: sql.to_uppercase().starts_with("CREATE UNIQUE"),
+                    name,
+                    keys,
+                    expire_after_secs: None,
+                }
             })
             .collect();
         reports.push(compare(spec, exists.is_some(), &live, |_, _| true));
