@@ -33,6 +33,9 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The collections of migration 6, the last of the seed's enhancement collections.
+const MIGRATION_6_COLLECTIONS: [&str; 3] = ["ipam_notifications", "ipam_notification_rules", "ipam_bulk_jobs"];
+
 fn mint(dir: &Path, user: &str, perms: &str) -> String {
     let out = run(ipam(dir).args(["token", "--user", user, "--username", user, "--permissions", perms]));
     assert!(out.status.success(), "{}", stderr(&out));
@@ -94,13 +97,19 @@ fn migrate_applies_once_then_reports_already_applied() {
     let status = run(ipam(dir.path()).args(["migrate", "--status"]));
     assert!(status.status.success(), "{}", stderr(&status));
     assert!(stdout(&status).contains("[pending]"), "{}", stdout(&status));
+    assert!(stdout(&status).contains("[pending]   6 notifications_and_bulk_jobs — "), "{}", stdout(&status));
 
     let first = run(ipam(dir.path()).arg("migrate"));
     assert!(first.status.success(), "{}", stderr(&first));
     let text = stdout(&first);
     assert!(text.contains("core_ipam"), "{text}");
     assert!(text.contains("Collections affected: continent_country_mapping, ipam_regions"), "{text}");
-    assert!(text.contains("migration(s) applied successfully"), "{text}");
+    assert!(text.contains("Name: notifications_and_bulk_jobs (version 6)"), "{text}");
+    assert!(text.contains(&format!("Collections affected: {}\n", MIGRATION_6_COLLECTIONS.join(", "))), "{text}");
+    assert!(
+        text.contains(&format!("✅ {} migration(s) applied successfully", ipam_migrations::MIGRATIONS.len())),
+        "{text}"
+    );
 
     let second = run(ipam(dir.path()).arg("migrate"));
     assert!(second.status.success());
@@ -109,6 +118,8 @@ fn migrate_applies_once_then_reports_already_applied() {
     let status = run(ipam(dir.path()).args(["migrate", "--status"]));
     let text = stdout(&status);
     assert!(text.contains("[applied") && !text.contains("[pending]"), "{text}");
+    assert!(text.contains("   6 notifications_and_bulk_jobs — Notifications, notification rules and bulk"), "{text}");
+    assert!(text.contains(&format!("{} applied, 0 pending", ipam_migrations::MIGRATIONS.len())), "{text}");
 }
 
 #[test]
@@ -246,6 +257,9 @@ fn verify_indexes_passes_after_migrate_and_names_a_missing_index() {
     let text = stdout(&ok);
     assert!(ok.status.success(), "{text}{}", stderr(&ok));
     assert!(text.contains("✓ ipam_regions: All indexes present"), "{text}");
+    for name in MIGRATION_6_COLLECTIONS {
+        assert!(text.contains(&format!("✓ {name}: All indexes present")), "{text}");
+    }
     assert!(text.contains("✓ All indexes verified successfully!"), "{text}");
     let collections: Vec<_> = ipam_migrations::MIGRATIONS.iter().flat_map(|m| m.collections.iter()).collect();
     let indexes: usize = collections.iter().map(|c| c.indexes.len()).sum();
@@ -306,6 +320,23 @@ fn rollback_asks_first_then_drops_and_can_be_applied_again() {
         assert!(done.status.success(), "{}{}", stdout(&done), stderr(&done));
         let expected = format!("Migration {} ({}) rolled back", m.version, m.name);
         assert!(stdout(&done).contains(&expected), "{}", stdout(&done));
+        if m.version == 6 {
+            // Only migration 6's collections went; everything older is still in place.
+            let verify = run(ipam(dir.path()).arg("verify-indexes"));
+            let text = stdout(&verify);
+            assert_eq!(verify.status.code(), Some(1), "{text}");
+            for name in MIGRATION_6_COLLECTIONS {
+                assert!(stdout(&done).contains(&format!("  - {name}\n")), "{}", stdout(&done));
+                assert!(text.contains(&format!("✗ {name}: collection missing (run `ipam migrate`)")), "{text}");
+            }
+            assert!(text.contains("✓ ipam_webhook_deliveries: All indexes present"), "{text}");
+            let indexes: usize = m.collections.iter().map(|c| c.indexes.len()).sum();
+            assert_eq!(indexes, 10);
+            assert!(text.contains(&format!("✗ {indexes} missing index(es), 3 missing collection(s)")), "{text}");
+            let status = stdout(&run(ipam(dir.path()).args(["migrate", "--status"])));
+            assert!(status.contains("[pending]   6 notifications_and_bulk_jobs"), "{status}");
+            assert_eq!(status.matches("[pending]").count(), 1, "{status}");
+        }
     }
     let status = stdout(&run(ipam(dir.path()).args(["migrate", "--status"])));
     assert_eq!(status.matches("[pending]").count(), ipam_migrations::MIGRATIONS.len(), "{status}");
@@ -313,6 +344,9 @@ fn rollback_asks_first_then_drops_and_can_be_applied_again() {
 
     let again = run(ipam(dir.path()).arg("migrate"));
     assert!(stdout(&again).contains("migration(s) applied successfully"), "{}", stdout(&again));
+    let collections = format!("Collections affected: {}\n", MIGRATION_6_COLLECTIONS.join(", "));
+    assert!(stdout(&again).contains(&collections), "{}", stdout(&again));
+    assert!(run(ipam(dir.path()).arg("verify-indexes")).status.success());
     let server = serve(dir.path());
     let listed: Value = client()
         .get(format!("http://127.0.0.1:{}/ipam/regions", server.port))

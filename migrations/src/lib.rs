@@ -6,7 +6,8 @@ mod schema;
 mod seed;
 
 pub use schema::{
-    CORE_COLLECTIONS, CollectionSpec, DELIVERY_RETENTION_SECS, IndexSpec, JOB_PLATFORM_COLLECTIONS,
+    BULK_JOB_RETENTION_SECS, CORE_COLLECTIONS, CollectionSpec, DELIVERY_RETENTION_SECS, IndexSpec,
+    JOB_PLATFORM_COLLECTIONS, NOTIFICATION_AND_BULK_JOB_COLLECTIONS, NOTIFICATION_RETENTION_SECS,
     PREFERENCE_COLLECTIONS, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS,
 };
 pub use seed::{COUNTRY_SEED, CountrySeed};
@@ -70,6 +71,14 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite_down: include_str!("../sqlite/0005_job_platform.down.sql"),
         collections: JOB_PLATFORM_COLLECTIONS,
     },
+    Migration {
+        version: 6,
+        name: "notifications_and_bulk_jobs",
+        description: "Notifications, notification rules and bulk operation jobs",
+        sqlite_up: include_str!("../sqlite/0006_notifications_and_bulk_jobs.up.sql"),
+        sqlite_down: include_str!("../sqlite/0006_notifications_and_bulk_jobs.down.sql"),
+        collections: NOTIFICATION_AND_BULK_JOB_COLLECTIONS,
+    },
 ];
 
 impl Migration {
@@ -122,6 +131,53 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn index_names_are_unique_across_the_schema() {
+        // SQLite index names share one namespace per database, not one per table.
+        let mut seen = std::collections::HashSet::new();
+        for c in MIGRATIONS.iter().flat_map(|m| m.collections) {
+            for i in c.indexes {
+                assert!(seen.insert(i.name), "{} on {} is already used by another index", i.name, c.name);
+            }
+        }
+    }
+
+    #[test]
+    fn ttl_indexes_are_single_field_and_never_unique_or_partial() {
+        for c in MIGRATIONS.iter().flat_map(|m| m.collections) {
+            for i in c.indexes.iter().filter(|i| i.expire_after_secs.is_some()) {
+                assert_eq!(i.keys.len(), 1, "{}: MongoDB ignores TTL on compound indexes", i.name);
+                assert!(!i.unique && i.partial.is_none(), "{}", i.name);
+            }
+        }
+    }
+
+    #[test]
+    fn migration_6_creates_the_seeds_remaining_collections_with_their_retention() {
+        let m = MIGRATIONS.iter().find(|m| m.version == 6).unwrap();
+        assert_eq!(m.name, "notifications_and_bulk_jobs");
+        assert_eq!(m.collection_names(), ["ipam_notifications", "ipam_notification_rules", "ipam_bulk_jobs"]);
+        assert_eq!(NOTIFICATION_RETENTION_SECS, 90 * 86_400);
+        assert_eq!(BULK_JOB_RETENTION_SECS, 7 * 86_400);
+        let ttls: Vec<(&str, &str, Option<u64>)> = m
+            .collections
+            .iter()
+            .flat_map(|c| c.indexes.iter().map(move |i| (c.name, i.name, i.expire_after_secs)))
+            .filter(|(_, _, ttl)| ttl.is_some())
+            .collect();
+        assert_eq!(
+            ttls,
+            [
+                // expires_at is created_at + NOTIFICATION_RETENTION_SECS, set by the writer
+                ("ipam_notifications", "notification_expires_idx", Some(0)),
+                ("ipam_bulk_jobs", "bulk_job_completed_idx", Some(BULK_JOB_RETENTION_SECS)),
+            ]
+        );
+        let jobs = m.collections.iter().find(|c| c.name == "ipam_bulk_jobs").unwrap();
+        let unique: Vec<String> = jobs.indexes.iter().filter(|i| i.unique).map(|i| i.keys_text()).collect();
+        assert_eq!(unique, ["job_id: 1"]);
     }
 
     #[test]

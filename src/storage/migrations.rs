@@ -30,6 +30,8 @@ pub struct LiveIndex {
     pub keys: String,
     /// Unique constraint.
     pub unique: bool,
+    /// TTL in seconds (MongoDB; SQLite has no TTL, so always `None` there).
+    pub expire_after_secs: Option<u64>,
 }
 
 /// How one collection's live indexes compare with the expected ones.
@@ -55,7 +57,8 @@ impl IndexReport {
 }
 
 /// Compares a collection's live indexes with its spec. `keys_match` decides whether a live
-/// index with the right name also has the right keys (backends describe keys differently).
+/// index with the right name also has the right keys (backends describe keys differently) and,
+/// where the backend has them, the right options such as a TTL.
 pub fn compare(
     spec: &'static ipam_migrations::CollectionSpec,
     exists: bool,
@@ -87,12 +90,12 @@ mod tests {
         let mut live: Vec<LiveIndex> = spec
             .indexes
             .iter()
-            .map(|i| LiveIndex { name: i.name.into(), keys: i.keys_text(), unique: i.unique })
+            .map(|i| LiveIndex { name: i.name.into(), keys: i.keys_text(), unique: i.unique, expire_after_secs: None })
             .collect();
         assert!(compare(spec, true, &live, |_, _| true).is_ok());
         live.remove(0);
         live[0].unique = false;
-        live.push(LiveIndex { name: "by_hand".into(), keys: "x: 1".into(), unique: false });
+        live.push(LiveIndex { name: "by_hand".into(), keys: "x: 1".into(), unique: false, expire_after_secs: None });
         let report = compare(spec, true, &live, |_, _| true);
         let missing: Vec<_> = report.missing.iter().map(|i| i.name).collect();
         assert_eq!(missing, ["user_xy_unique_idx", "user_country_region_unique_idx"]);

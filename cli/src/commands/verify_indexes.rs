@@ -7,6 +7,14 @@ use ipam_core::storage::verify_indexes;
 
 const RULE: &str = "================================================================================";
 
+/// A TTL index's expiry, as MongoDB names it (SQLite has no TTL: nothing to show there).
+fn ttl(backend: &str, expire_after_secs: Option<u64>) -> String {
+    match expire_after_secs {
+        Some(secs) if backend == "mongodb" => format!(", expireAfterSeconds={secs}"),
+        _ => String::new(),
+    }
+}
+
 pub(crate) async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     println!("{RULE}\nIPAM Index Verification\n{RULE}");
     let (backend, reports) = verify_indexes(settings).await?;
@@ -29,13 +37,19 @@ pub(crate) async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
         if !r.missing.is_empty() {
             println!("  Missing indexes ({}):", r.missing.len());
             for i in &r.missing {
-                println!("    - {} [{}] (unique={})", i.name, i.keys_text(), i.unique);
+                println!(
+                    "    - {} [{}] (unique={}{})",
+                    i.name,
+                    i.keys_text(),
+                    i.unique,
+                    ttl(backend, i.expire_after_secs)
+                );
             }
         }
         if !r.extra.is_empty() {
             println!("  Extra indexes ({}):", r.extra.len());
             for i in &r.extra {
-                println!("    - {} [{}] (unique={})", i.name, i.keys, i.unique);
+                println!("    - {} [{}] (unique={}{})", i.name, i.keys, i.unique, ttl(backend, i.expire_after_secs));
             }
         }
     }

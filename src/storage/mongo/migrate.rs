@@ -132,9 +132,27 @@ pub fn keys_text(keys: &Document) -> String {
         .join(", ")
 }
 
+/// A live index as `verify-indexes` compares it; `None` for the `_id` index.
+pub fn live_index(model: IndexModel) -> Option<crate::storage::migrations::LiveIndex> {
+    let options = model.options.unwrap_or_default();
+    let name = options.name.unwrap_or_default();
+    (name != "_id_").then(|| crate::storage::migrations::LiveIndex {
+        name,
+        keys: keys_text(&model.keys),
+        unique: options.unique.unwrap_or(false),
+        expire_after_secs: options.expire_after.map(|d| d.as_secs()),
+    })
+}
+
+/// Whether a live index (of the expected name and uniqueness) has the spec's keys and TTL: an
+/// index without its `expireAfterSeconds` would keep documents forever.
+pub fn live_matches(want: &IndexSpec, have: &crate::storage::migrations::LiveIndex) -> bool {
+    want.keys_text() == have.keys && want.expire_after_secs == have.expire_after_secs
+}
+
 /// Compares the live collections and indexes with every migration's collections.
 pub async fn verify_indexes(db: &Database) -> anyhow::Result<Vec<crate::storage::migrations::IndexReport>> {
-    use crate::storage::migrations::{LiveIndex, compare, expected_collections};
+    use crate::storage::migrations::{compare, expected_collections};
     let names = db.list_collection_names().await?;
     let mut reports = Vec::new();
     for spec in expected_collections() {
@@ -143,16 +161,9 @@ pub async fn verify_indexes(db: &Database) -> anyhow::Result<Vec<crate::storage:
         if exists {
             let models: Vec<IndexModel> =
                 db.collection::<Document>(spec.name).list_indexes().await?.try_collect().await?;
-            for model in models {
-                let options = model.options.unwrap_or_default();
-                let name = options.name.unwrap_or_default();
-                if name == "_id_" {
-                    continue;
-                }
-                live.push(LiveIndex { name, keys: keys_text(&model.keys), unique: options.unique.unwrap_or(false) });
-            }
+            live.extend(models.into_iter().filter_map(live_index));
         }
-        reports.push(compare(spec, exists, &live, |want, have| want.keys_text() == have.keys));
+        reports.push(compare(spec, exists, &live, live_matches));
     }
     Ok(reports)
 }
@@ -198,6 +209,150 @@ mod tests {
         let options = index_model(spec).options.unwrap();
         assert_eq!(options.partial_filter_expression, Some(doc! { "status": "active" }));
         assert_eq!(options.unique, Some(true));
+    }
+
+    /// Each index of a list of collections as MongoDB receives it: collection, keys, options.
+    fn index_commands(collections: &[CollectionSpec]) -> Vec<(&'static str, Document, Document)> {
+        collections
+            .iter()
+            .flat_map(|c| {
+                c.indexes.iter().map(move |i| {
+                    let model = index_model(i);
+                    (c.name, model.keys, bson::to_document(&model.options.unwrap()).unwrap())
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn migration_6_creates_every_index_with_its_options_and_ttl() {
+        let week = i32::try_from(ipam_migrations::BULK_JOB_RETENTION_SECS).unwrap();
+        assert_eq!(week, 604_800);
+        assert_eq!(
+            index_commands(ipam_migrations::NOTIFICATION_AND_BULK_JOB_COLLECTIONS),
+            [
+                (
+                    "ipam_notifications",
+                    doc! { "user_id": 1, "is_read": 1, "created_at": -1 },
+                    doc! { "name": "notification_user_read_created_idx" },
+                ),
+                (
+                    "ipam_notifications",
+                    doc! { "user_id": 1, "severity": 1 },
+                    doc! { "name": "notification_user_severity_idx" }
+                ),
+                (
+                    "ipam_notifications",
+                    doc! { "user_id": 1, "notification_type": 1 },
+                    doc! { "name": "notification_user_type_idx" },
+                ),
+                // Deleted at expires_at (created_at + 90 days, set by the writer).
+                (
+                    "ipam_notifications",
+                    doc! { "expires_at": 1 },
+                    doc! { "expireAfterSeconds": 0, "name": "notification_expires_idx" },
+                ),
+                (
+                    "ipam_notification_rules",
+                    doc! { "user_id": 1, "is_active": 1 },
+                    doc! { "name": "rule_user_active_idx" }
+                ),
+                (
+                    "ipam_notification_rules",
+                    doc! { "user_id": 1, "created_at": -1 },
+                    doc! { "name": "rule_user_created_idx" },
+                ),
+                ("ipam_bulk_jobs", doc! { "job_id": 1 }, doc! { "name": "bulk_job_id_unique_idx", "unique": true }),
+                (
+                    "ipam_bulk_jobs",
+                    doc! { "user_id": 1, "created_at": -1 },
+                    doc! { "name": "bulk_job_user_created_idx" }
+                ),
+                ("ipam_bulk_jobs", doc! { "user_id": 1, "status": 1 }, doc! { "name": "bulk_job_user_status_idx" }),
+                // Finished jobs only: a null or absent completed_at never expires.
+                (
+                    "ipam_bulk_jobs",
+                    doc! { "completed_at": 1 },
+                    doc! { "expireAfterSeconds": week, "name": "bulk_job_completed_idx" },
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn verification_wants_each_ttl_index_with_its_expiry() {
+        use crate::storage::migrations::compare;
+        let spec =
+            ipam_migrations::NOTIFICATION_AND_BULK_JOB_COLLECTIONS.iter().find(|c| c.name == "ipam_bulk_jobs").unwrap();
+        let live: Vec<_> = spec.indexes.iter().filter_map(|i| live_index(index_model(i))).collect();
+        assert_eq!(live.iter().map(|l| l.expire_after_secs).collect::<Vec<_>>(), [None, None, None, Some(604_800)]);
+        assert!(compare(spec, true, &live, live_matches).is_ok());
+
+        let mut without_ttl = live.clone();
+        without_ttl[3].expire_after_secs = None;
+        let report = compare(spec, true, &without_ttl, live_matches);
+        assert_eq!(report.missing.iter().map(|i| i.name).collect::<Vec<_>>(), ["bulk_job_completed_idx"]);
+        let mut other_ttl = live;
+        other_ttl[3].expire_after_secs = Some(3600);
+        assert!(!compare(spec, true, &other_ttl, live_matches).is_ok());
+
+        let id = IndexModel::builder()
+            .keys(doc! { "_id": 1 })
+            .options(IndexOptions::builder().name("_id_".to_owned()).build())
+            .build();
+        assert!(live_index(id).is_none());
+    }
+
+    #[test]
+    fn migration_6_validators_require_string_ids_and_constrain_enums_and_counters() {
+        let schemas: Vec<(&str, Document)> = ipam_migrations::NOTIFICATION_AND_BULK_JOB_COLLECTIONS
+            .iter()
+            .map(|c| (c.name, validator(c).unwrap().get_document("$jsonSchema").unwrap().clone()))
+            .collect();
+        let strings = |v: &[&str]| v.iter().map(|s| Bson::from(*s)).collect::<Vec<_>>();
+        for (name, schema) in &schemas {
+            let properties = schema.get_document("properties").unwrap();
+            assert_eq!(properties.get_document("_id").unwrap(), &doc! { "bsonType": "string" }, "{name}");
+            assert_eq!(properties.get_document("user_id").unwrap(), &doc! { "bsonType": "string" }, "{name}");
+            assert_eq!(properties.get_document("created_at").unwrap(), &doc! { "bsonType": "date" }, "{name}");
+            for required in schema.get_array("required").unwrap() {
+                let field = required.as_str().unwrap();
+                assert!(properties.contains_key(field), "{name}: required {field} has no type");
+            }
+        }
+        let [(_, notifications), (_, rules), (_, jobs)] = &schemas[..] else { panic!("three collections") };
+
+        let p = notifications.get_document("properties").unwrap();
+        assert_eq!(p.get_document("severity").unwrap(), &doc! { "enum": strings(&["info", "warning", "critical"]) });
+        assert_eq!(p.get_document("is_read").unwrap(), &doc! { "bsonType": "bool" });
+        assert_eq!(p.get_document("read_at").unwrap(), &doc! { "bsonType": ["date", "null"] });
+        assert_eq!(p.get_document("resource_link").unwrap(), &doc! { "bsonType": ["string", "null"] });
+        assert_eq!(p.get_document("expires_at").unwrap(), &doc! { "bsonType": "date" }, "the TTL needs a date");
+        assert!(notifications.get_array("required").unwrap().contains(&Bson::from("expires_at")));
+
+        let p = rules.get_document("properties").unwrap();
+        assert_eq!(p.get_document("rule_name").unwrap().get_i64("maxLength"), Ok(100));
+        assert_eq!(p.get_document("conditions").unwrap(), &doc! { "bsonType": "object" });
+        let channels = p.get_document("notification_channels").unwrap();
+        assert_eq!(channels.get_str("bsonType"), Ok("array"));
+        assert_eq!(channels.get_document("items").unwrap(), &doc! { "enum": strings(&["in_app", "email", "webhook"]) });
+        assert_eq!(p.get_document("last_triggered").unwrap(), &doc! { "bsonType": ["date", "null"] });
+
+        let p = jobs.get_document("properties").unwrap();
+        assert_eq!(
+            p.get_document("status").unwrap(),
+            &doc! { "enum": strings(&["pending", "processing", "completed", "failed"]) }
+        );
+        for counter in ["total_items", "processed_items", "successful_items", "failed_items"] {
+            assert_eq!(
+                p.get_document(counter).unwrap(),
+                &doc! { "bsonType": ["int", "long"], "minimum": 0_i64 },
+                "{counter}"
+            );
+        }
+        assert_eq!(p.get_document("results").unwrap(), &doc! { "bsonType": "array" });
+        assert_eq!(p.get_document("completed_at").unwrap(), &doc! { "bsonType": ["date", "null"] });
+        assert!(!jobs.get_array("required").unwrap().contains(&Bson::from("completed_at")));
     }
 
     #[test]
