@@ -473,10 +473,12 @@ impl MongoStore {
             let comments = doc! { "user_id": user.as_str(), "resource_id": id.as_str() };
             run!(tx, self.comments().delete_many(comments)).map_err(errors::db)?;
             self.release_host_slot_in(tx, user, &host.region_id, host.z).await?;
-            self.adjust_quota_in(tx, user, Counter::Hosts, -1, now).await?;
             events.push(AuditEvent::host(AuditAction::Release, &host, actor, Some(reason.to_string()), vec![], now));
             outcomes.push(ReleaseOutcome::Released(Box::new(host)));
         }
+        // One quota update for the whole batch: fewer writes to the user's hottest document.
+        let released = i32::try_from(events.len()).unwrap_or(i32::MAX);
+        self.adjust_quota_in(tx, user, Counter::Hosts, -released, now).await?;
         self.record_in(tx, &events).await?;
         Ok(outcomes)
     }

@@ -1,8 +1,9 @@
 //! The event outbox (`ipam_event_outbox`) and its fan-out into webhook deliveries.
 //!
-//! Standalone MongoDB has no multi-document transactions, so an event cannot be written in the
-//! same unit as its change: it is written right after it (see `MongoStore::record`). The fan-out
-//! is made idempotent instead of atomic: the deliveries of an event are inserted first (the
+//! Events are written with the audit records of their change (`MongoStore::record_in`): in the
+//! change's transaction on a replica set, right after the change on a standalone server (which
+//! has no multi-document transactions). The fan-out is idempotent rather than transactional on
+//! every deployment: the deliveries of an event are inserted first (the
 //! unique index on `(event_id, webhook_id)` turns a repeat into duplicate-key errors, which mean
 //! "already done"), and only then is the event marked dispatched. A crash in between leaves the
 //! event undispatched, and the next pass completes it without duplicating anything.
