@@ -173,16 +173,22 @@ macro_rules! conformance {
     };
 }
 
-/// Drops a test database when the test is done.
-struct DropDatabase(::mongodb::Database);
+/// Drops a test database (URL, name) when the test is done. It opens a client of its own on a
+/// runtime of its own: the test's client lives on the test's single-threaded runtime, whose
+/// driver tasks cannot run while this blocks in `drop` (a deadlock).
+struct DropDatabase(String, String);
 
 impl Drop for DropDatabase {
     fn drop(&mut self) {
-        let db = self.0.clone();
-        // Drop runs outside any async context we can rely on: use a small runtime of its own.
+        let (url, name) = (self.0.clone(), self.1.clone());
         let _ = std::thread::spawn(move || {
             if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                let _ = rt.block_on(async { db.drop().await });
+                rt.block_on(async {
+                    if let Ok(c) = ::mongodb::Client::with_uri_str(&url).await {
+                        let _ = c.database(&name).drop().await;
+                        c.shutdown().immediate(true).await;
+                    }
+                });
             }
         })
         .join();
@@ -201,7 +207,7 @@ async fn mongo_store() -> Backend {
     let name = format!("ipam_test_{}", ulid::Ulid::generate().to_string().to_lowercase());
     let store = MongoStore::with_database(base.client().clone(), &name);
     store.prepare().await.expect("migrate and seed the MongoDB store");
-    let guard = DropDatabase(store.database().clone());
+    let guard = DropDatabase(url.clone(), name.clone());
     Backend::new(Arc::new(store), guard)
 }
 

@@ -20,9 +20,19 @@ pub(super) fn literal_regex(needle: &SearchText) -> Document {
 }
 
 fn push_tags(d: &mut Document, tags: &TagFilter) {
-    for (key, value) in tags.conditions() {
-        // Keys are restricted to [A-Za-z0-9_-]: no '.' or '$' can reach the path.
-        d.insert(format!("tags.{key}"), value.clone());
+    // One `$and` clause per condition: two conditions on one key (`role=web`, `role=db`) must
+    // both hold, and a document cannot hold a key twice. Keys are restricted to
+    // [A-Za-z0-9_-]: no '.' or '$' can reach the path.
+    let clauses: Vec<Bson> =
+        tags.conditions().iter().map(|(key, value)| doc! { format!("tags.{key}"): value.clone() }.into()).collect();
+    if clauses.is_empty() {
+        return;
+    }
+    match d.get_array_mut("$and") {
+        Ok(and) => and.extend(clauses),
+        Err(_) => {
+            d.insert("$and", clauses);
+        }
     }
 }
 
@@ -189,11 +199,23 @@ mod tests {
                 "status": "Reserved",
                 "$or": [{ "owner": "team-a" }, { "owner_id": "team-a" }],
                 "name_key": { "$regex": "east" },
-                "tags.env": "prod",
+                "$and": [{ "tags.env": "prod" }],
                 "created_at": { "$gte": date(at) },
                 "x_octet": { "$gte": 153, "$lte": 153 },
                 "y_octet": { "$gte": 0, "$lte": 255 },
             }
+        );
+    }
+
+    #[test]
+    fn two_conditions_on_one_tag_key_must_both_hold() {
+        let mut tags = TagFilter::default();
+        tags.push("role", "web").unwrap();
+        tags.push("role", "db").unwrap();
+        let f = RegionFilter { tags, ..RegionFilter::default() };
+        assert_eq!(
+            region_filter(&user(), &f),
+            doc! { "user_id": "u1", "$and": [{ "tags.role": "web" }, { "tags.role": "db" }] }
         );
     }
 
