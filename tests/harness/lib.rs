@@ -1,5 +1,6 @@
 //! Test harness: every test gets the real application on port 0 with its own SQLite file in a
-//! temporary directory, a real HTTP client, and helpers to act as a given user.
+//! temporary directory (or its own MongoDB database, see [`APP_MONGODB_URL`]), a real HTTP
+//! client, and helpers to act as a given user.
 
 use std::sync::{Arc, Once};
 
@@ -36,15 +37,52 @@ fn init_tracing() {
     });
 }
 
-/// Settings for a test app in `dir`: loopback, port 0, rate limits off.
+/// Runs the test apps on MongoDB instead of their own SQLite file when set (a server URL
+/// without a database path, e.g. `mongodb://127.0.0.1:27017` or `…/?directConnection=true`).
+pub const APP_MONGODB_URL: &str = "IPAM_TEST_APP_MONGODB_URL";
+
+/// The MongoDB URL of the apps whose data lives in `dir`, when they run on MongoDB: one
+/// database per directory (apps sharing a directory share it), named after the directory.
+pub fn app_mongodb_url(dir: &std::path::Path) -> Option<(String, String)> {
+    let server = std::env::var(APP_MONGODB_URL).ok().filter(|u| !u.trim().is_empty())?;
+    let leaf = dir.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let name: String =
+        format!("ipam_app_{leaf}").chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let (base, query) = match server.split_once('?') {
+        Some((base, query)) => (base.trim_end_matches('/').to_owned(), format!("?{query}")),
+        None => (server.trim_end_matches('/').to_owned(), String::new()),
+    };
+    Some((format!("{base}/{name}{query}"), name))
+}
+
+/// Settings for a test app in `dir`: loopback, port 0, rate limits off; SQLite in `dir`, or
+/// MongoDB when [`APP_MONGODB_URL`] is set.
 pub fn test_settings(dir: &std::path::Path) -> Settings {
     Settings {
         bind_addr: "127.0.0.1:0".parse().expect("loopback address"),
         data_dir: dir.to_path_buf(),
+        database_url: app_mongodb_url(dir).map(|(url, _)| SecretString::from(url)),
         jwt_secret: Some(SecretString::from(TEST_SECRET.to_owned())),
         rate_limits: Switch::Off,
         ..Settings::default()
     }
+}
+
+/// Drops the MongoDB database of `dir`'s apps, if they run on MongoDB. Blocking, on a runtime
+/// and client of its own (it runs from `Drop`, maybe on the test's single-threaded runtime).
+fn drop_app_database(dir: &std::path::Path) {
+    let Some((url, name)) = app_mongodb_url(dir) else { return };
+    let _ = std::thread::spawn(move || {
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            rt.block_on(async {
+                if let Ok(client) = mongodb::Client::with_uri_str(&url).await {
+                    let _ = client.database(&name).drop().await;
+                    client.shutdown().immediate(true).await;
+                }
+            });
+        }
+    })
+    .join();
 }
 
 /// A running application.
@@ -150,6 +188,10 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        // The last app of its directory takes its MongoDB database with it.
+        if Arc::strong_count(&self.dir) == 1 {
+            drop_app_database(self.dir.path());
         }
     }
 }
