@@ -65,7 +65,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::domain::{CountryCode, Description, OwnerLabel, RegionId, RegionName, RegionStatus, Tags};
+    use crate::domain::{CountryCode, RegionId};
 
     fn at() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap()
@@ -77,24 +77,7 @@ mod tests {
 
     #[test]
     fn resources_name_what_filled_up() {
-        let r = Region {
-            id: RegionId::from_stored("R1".into()),
-            user_id: user(),
-            owner_id: user(),
-            owner: OwnerLabel::parse("team-a").unwrap(),
-            country_code: CountryCode::from_stored("USA".into()),
-            x: 153,
-            y: 7,
-            name: RegionName::parse("US East").unwrap(),
-            description: Description::parse("primary").unwrap(),
-            status: RegionStatus::Active,
-            tags: Tags::empty(),
-            allocated_hosts: 0,
-            created_at: at(),
-            updated_at: at(),
-            created_by: user(),
-            updated_by: user(),
-        };
+        let r = Region { id: RegionId::from_stored("R1".into()), ..super::super::docs::tests::region() };
         assert_eq!(
             Value::Object(region_resource(&r)),
             json!({ "kind": "region", "region_id": "R1", "cidr": "10.153.7.0/24" })

@@ -447,7 +447,7 @@ impl TryFrom<QuotaDoc> for QuotaUsage {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use chrono::TimeZone;
     use serde::de::DeserializeOwned;
     use serde_json::json;
@@ -473,7 +473,8 @@ mod tests {
         (doc, bson::from_document(read).unwrap())
     }
 
-    fn region() -> Region {
+    /// A region document's worth of data (other modules' tests use it too).
+    pub(in crate::storage::mongo) fn region() -> Region {
         Region {
             id: RegionId::generate(),
             user_id: user(),
