@@ -68,10 +68,17 @@ pub fn test_settings(dir: &std::path::Path) -> Settings {
     }
 }
 
-/// Drops the MongoDB database of `dir`'s apps, if they run on MongoDB. Blocking, on a runtime
-/// and client of its own (it runs from `Drop`, maybe on the test's single-threaded runtime).
+/// Drops the MongoDB database of `dir`'s apps, if they run on MongoDB.
 fn drop_app_database(dir: &std::path::Path) {
-    let Some((url, name)) = app_mongodb_url(dir) else { return };
+    if let Some((url, name)) = app_mongodb_url(dir) {
+        drop_mongo_database(url, name);
+    }
+}
+
+/// Drops MongoDB database `name` on the server at `url`. Blocking, with a client on a runtime
+/// of its own: it runs from `Drop`, maybe on a test's single-threaded runtime, whose driver
+/// tasks could not run while this blocks (a deadlock with the test's own client).
+pub fn drop_mongo_database(url: String, name: String) {
     let _ = std::thread::spawn(move || {
         if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
             rt.block_on(async {

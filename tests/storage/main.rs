@@ -173,25 +173,12 @@ macro_rules! conformance {
     };
 }
 
-/// Drops a test database (URL, name) when the test is done. It opens a client of its own on a
-/// runtime of its own: the test's client lives on the test's single-threaded runtime, whose
-/// driver tasks cannot run while this blocks in `drop` (a deadlock).
+/// Drops a test database (URL, name) when the test is done.
 struct DropDatabase(String, String);
 
 impl Drop for DropDatabase {
     fn drop(&mut self) {
-        let (url, name) = (self.0.clone(), self.1.clone());
-        let _ = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                rt.block_on(async {
-                    if let Ok(c) = ::mongodb::Client::with_uri_str(&url).await {
-                        let _ = c.database(&name).drop().await;
-                        c.shutdown().immediate(true).await;
-                    }
-                });
-            }
-        })
-        .join();
+        ipam_tests::drop_mongo_database(self.0.clone(), self.1.clone());
     }
 }
 
