@@ -1,16 +1,14 @@
 //! The versioned schema of every IPAM storage backend, kept in one place so the layout of the
 //! data is visible at a glance: the ordered list of migrations (with the SQLite DDL beside
-//! them) and the reference data seeded on first start.
+//! them). The country rows seeded on first start are domain data (`ipam_core::domain::country_table`).
 
 mod schema;
-mod seed;
 
 pub use schema::{
     BULK_JOB_RETENTION_SECS, CORE_COLLECTIONS, CollectionSpec, DELIVERY_RETENTION_SECS, IndexSpec,
     JOB_PLATFORM_COLLECTIONS, NOTIFICATION_AND_BULK_JOB_COLLECTIONS, NOTIFICATION_RETENTION_SECS,
     PREFERENCE_COLLECTIONS, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS,
 };
-pub use seed::{COUNTRY_SEED, CountrySeed};
 
 /// One versioned schema change.
 #[derive(Debug, Clone, Copy)]

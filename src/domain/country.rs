@@ -86,10 +86,10 @@ impl CountryCatalog {
         Self { countries }
     }
 
-    /// The catalog of the built-in seed.
+    /// The catalog of the built-in country table.
     pub fn seed() -> Self {
         Self::new(
-            ipam_migrations::COUNTRY_SEED
+            super::country_table::COUNTRY_TABLE
                 .iter()
                 .map(|s| Country {
                     code: CountryCode(s.code.to_owned()),

@@ -5,6 +5,7 @@ pub mod address;
 pub mod audit;
 pub mod comment;
 pub mod country;
+pub mod country_table;
 pub mod event;
 pub mod host;
 pub mod ids;

@@ -8,7 +8,7 @@ use crate::domain::{
     WebhookUrl,
 };
 use crate::error::{IpamError, Result};
-use crate::storage::outcomes::webhook_disabled;
+use crate::storage::conflicts::webhook_disabled;
 
 fn not_found(id: &WebhookId) -> IpamError {
     IpamError::not_found("webhook", id.as_str())

@@ -6,11 +6,11 @@
 //! reservations and claims the lowest free slot), and the database's unique constraints stay
 //! the final arbiter: a backend that loses a race retries or reports `Conflict`.
 
+pub(crate) mod conflicts;
 pub mod filters;
+pub mod jobs;
 pub mod migrations;
 pub mod mongo;
-pub(crate) mod outcomes;
-pub mod platform;
 mod repair;
 pub mod sqlite;
 
@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 
 pub use filters::{AuditFilter, HostFilter, RegionFilter, ReservationFilter, SearchFilter, SearchHit, TimeRange};
-pub use platform::{
+pub use jobs::{
     AttemptOutcome, DispatchReport, ExpiryStore, OutboxStore, RunOutcome, ScheduleRun, ScheduleStore, WebhookStore,
 };
 

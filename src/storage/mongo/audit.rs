@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use mongodb::bson::doc;
 
-use super::docs::AuditDoc;
+use super::documents::AuditDoc;
 use super::filters::audit_filter;
 use super::tx::{Tx, atomically, run};
 use super::{MongoStore, errors, find_page};

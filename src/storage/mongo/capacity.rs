@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn resources_name_what_filled_up() {
-        let r = Region { id: RegionId::from_stored("R1".into()), ..super::super::docs::tests::region() };
+        let r = Region { id: RegionId::from_stored("R1".into()), ..super::super::documents::tests::region() };
         assert_eq!(
             Value::Object(region_resource(&r)),
             json!({ "kind": "region", "region_id": "R1", "cidr": "10.153.7.0/24" })

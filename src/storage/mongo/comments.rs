@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use mongodb::bson::doc;
 use serde_json::{Value, json};
 
-use super::docs::CommentDoc;
+use super::documents::CommentDoc;
 use super::tx::{Tx, atomically, run};
 use super::{MongoStore, errors, find_page};
 use crate::auth::Actor;

@@ -1,20 +1,20 @@
 //! The country table and per-X region counts.
 
 use async_trait::async_trait;
-use ipam_migrations::COUNTRY_SEED;
 use mongodb::Database;
 use mongodb::bson::doc;
 
-use super::docs::{CountryDoc, SlotsDoc};
+use super::documents::{CountryDoc, SlotsDoc};
 use super::{MongoStore, find_all};
+use crate::domain::country_table::COUNTRY_TABLE;
 use crate::domain::{Country, UserId};
 use crate::error::Result;
 use crate::storage::CountryStore;
 
-/// Inserts the seed countries that are missing (first start).
+/// Inserts the countries of the table that are missing (first start).
 pub(super) async fn seed(db: &Database) -> anyhow::Result<()> {
     let coll = db.collection::<CountryDoc>("continent_country_mapping");
-    for c in COUNTRY_SEED {
+    for c in COUNTRY_TABLE {
         let d = CountryDoc {
             code: c.code.to_owned(),
             country: c.name.to_owned(),
@@ -46,8 +46,8 @@ impl CountryStore for MongoStore {
         let docs: Vec<SlotsDoc> = find_all(&self.slots(), filter, Some(doc! { "x_octet": 1 })).await?;
         docs.into_iter()
             .map(|d| {
-                let x = u8::try_from(d.x_octet).map_err(|_| super::docs::corrupt("x_octet"))?;
-                let n = u32::try_from(d.used_count).map_err(|_| super::docs::corrupt("used_count"))?;
+                let x = u8::try_from(d.x_octet).map_err(|_| super::documents::corrupt("x_octet"))?;
+                let n = u32::try_from(d.used_count).map_err(|_| super::documents::corrupt("used_count"))?;
                 Ok((x, n))
             })
             .collect()

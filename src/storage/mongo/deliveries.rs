@@ -10,7 +10,7 @@ use mongodb::Collection;
 use mongodb::bson::{self, Bson, Document, doc};
 use mongodb::options::{FindOptions, ReturnDocument};
 
-use super::docs::{corrupt, date};
+use super::documents::{corrupt, date};
 use super::webhook_docs::{AttemptDoc, DeliveryDoc, WebhookDoc};
 use super::{MongoStore, errors};
 use crate::domain::{
@@ -45,7 +45,7 @@ pub(super) fn requeue_update(now: DateTime<Utc>) -> Vec<Document> {
     }}]
 }
 
-pub(super) use crate::storage::outcomes::delivery_not_dead as not_dead;
+pub(super) use crate::storage::conflicts::delivery_not_dead as not_dead;
 
 /// Pending, due by `now + early`, and not leased (no lease, or one that ran out by `now`).
 pub(super) fn claim_filter(id: &DeliveryId, now: DateTime<Utc>, due_by: DateTime<Utc>) -> Document {

@@ -11,7 +11,7 @@ use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::FindOptions;
 use serde::de::DeserializeOwned;
 
-use super::docs::date;
+use super::documents::date;
 use super::tx::{Tx, atomically, run};
 use super::{MongoStore, errors};
 use crate::auth::Actor;

@@ -3,7 +3,7 @@
 
 use mongodb::bson::{Bson, Document, doc};
 
-use super::docs::date;
+use super::documents::date;
 use crate::domain::{OctetRange, SearchText, TagFilter, UserId};
 use crate::storage::{AuditFilter, HostFilter, RegionFilter, TimeRange};
 

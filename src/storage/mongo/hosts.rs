@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mongodb::bson::{Bson, Document, doc};
 
-use super::docs::{HostDoc, RegionDoc};
+use super::documents::{HostDoc, RegionDoc};
 use super::filters::{host_filter, literal_regex};
 use super::quotas::Counter;
 use super::regions::MAX_ATTEMPTS;
@@ -19,7 +19,7 @@ use crate::domain::{
     PageRequest, Reason, Region, RegionId, RegionStatus, ReservationKind, SearchText, TenAddress, UserId,
 };
 use crate::error::{IpamError, Result};
-use crate::storage::outcomes::{
+use crate::storage::conflicts::{
     already_allocated, contention, duplicate_hostname, duplicate_hostname_on_rename, region_full, region_not_active,
 };
 use crate::storage::{AllocateHosts, HostFilter, HostNames, HostStore, Placement, ReleaseOutcome};
@@ -429,7 +429,7 @@ impl MongoStore {
         host.updated_at = now;
         host.updated_by = user.clone();
         // Optimistic: replace only the version that was read.
-        let filter = super::docs::to_document(&seen)?;
+        let filter = super::documents::to_document(&seen)?;
         match run!(tx, self.hosts().replace_one(filter, HostDoc::new(&host))) {
             Ok(r) if r.matched_count == 1 => {
                 let reason = reason.map(|r| r.to_string());

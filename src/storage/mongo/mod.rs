@@ -15,7 +15,7 @@ mod capacity;
 mod comments;
 mod countries;
 mod deliveries;
-mod docs;
+mod documents;
 mod errors;
 mod expiry;
 mod filters;
@@ -46,7 +46,7 @@ use mongodb::{Client, Collection, Database};
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 
-use self::docs::{AuditDoc, CommentDoc, CountryDoc, HostDoc, QuotaDoc, RegionDoc, SlotsDoc};
+use self::documents::{AuditDoc, CommentDoc, CountryDoc, HostDoc, QuotaDoc, RegionDoc, SlotsDoc};
 use crate::domain::{Page, PageRequest};
 use crate::error::Result;
 use crate::storage::Store;

@@ -18,7 +18,7 @@ use mongodb::bson::{self, Bson, DateTime as BsonDateTime, Document, doc};
 use mongodb::options::FindOptions;
 use serde::{Deserialize, Serialize};
 
-use super::docs::{corrupt, date, time};
+use super::documents::{corrupt, date, time};
 use super::tx::{Tx, atomically, run};
 use super::webhook_docs::{DeliveryDoc, WebhookDoc};
 use super::{MongoStore, errors, find_all};

@@ -8,7 +8,7 @@ use mongodb::bson::{self, Bson, DateTime as BsonDateTime, Document, doc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::docs::{date, time};
+use super::documents::{date, time};
 use super::{MongoStore, errors};
 use crate::domain::{FilterCriteria, FilterId, FilterName, Preferences, PreferencesPatch, SavedFilter, Theme, UserId};
 use crate::error::{ConflictKind, IpamError, Result};

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mongodb::bson::{Bson, Document, doc};
 
-use super::docs::{AuditDoc, date};
+use super::documents::{AuditDoc, date};
 use super::tx::{Tx, run};
 use super::{MongoStore, errors, find_page};
 use crate::auth::Actor;

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mongodb::bson::{Bson, doc};
 
-use super::docs::{RegionDoc, SlotsDoc, date};
+use super::documents::{RegionDoc, SlotsDoc, date};
 use super::filters::region_filter;
 use super::quotas::Counter;
 use super::tx::{Tx, atomically, run};
@@ -19,7 +19,7 @@ use crate::domain::{
     ReservationKind, SlotMap, UserId,
 };
 use crate::error::{IpamError, Result};
-use crate::storage::outcomes::{already_allocated, contention, country_full, duplicate_region_name, region_has_hosts};
+use crate::storage::conflicts::{already_allocated, contention, country_full, duplicate_region_name, region_has_hosts};
 use crate::storage::{AllocateRegion, Placement, RegionFilter, RegionStore, RetiredRegion};
 
 /// How often one allocation re-reads the bitmaps after losing a race before giving up (each

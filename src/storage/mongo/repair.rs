@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use mongodb::bson::{Bson, doc};
 
-use super::docs::{HostDoc, QuotaDoc, RegionDoc, SlotsDoc, date};
+use super::documents::{HostDoc, QuotaDoc, RegionDoc, SlotsDoc, date};
 use super::{MongoStore, errors, find_all};
 use crate::domain::{SlotMap, UserId};
 use crate::error::Result;

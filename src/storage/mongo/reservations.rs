@@ -11,7 +11,7 @@ use mongodb::bson::{self, Bson, DateTime as BsonDateTime, Document, doc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::docs::{corrupt, date, time};
+use super::documents::{corrupt, date, time};
 use super::tx::{Tx, atomically, run};
 use super::{MongoStore, errors, find_all, find_page};
 use crate::auth::Actor;
@@ -20,7 +20,7 @@ use crate::domain::{
     ReservationStatus, UserId, Username,
 };
 use crate::error::{IpamError, Result};
-use crate::storage::outcomes::{address_taken, not_cancellable};
+use crate::storage::conflicts::{address_taken, not_cancellable};
 use crate::storage::{ReservationFilter, ReservationStore};
 
 /// A reservation document.

@@ -9,7 +9,7 @@ use mongodb::bson::{self, DateTime as BsonDateTime, Document, doc};
 use mongodb::options::FindOptions;
 use serde::{Deserialize, Serialize};
 
-use super::docs::{corrupt, date, time};
+use super::documents::{corrupt, date, time};
 use super::{MongoStore, errors};
 use crate::error::{IpamError, Result};
 use crate::storage::{RunOutcome, ScheduleRun, ScheduleStore};

@@ -6,7 +6,7 @@ use mongodb::bson::{DateTime as BsonDateTime, Document, doc};
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
-use super::docs::{corrupt, date, time};
+use super::documents::{corrupt, date, time};
 use super::tx::{Tx, atomically, run};
 use super::{MongoStore, errors, find_page};
 use crate::auth::Actor;

@@ -7,7 +7,7 @@ use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::ReturnDocument;
 
 use super::MongoStore;
-use super::docs::SlotsDoc;
+use super::documents::SlotsDoc;
 use super::errors;
 use super::tx::{Tx, run};
 use crate::domain::{RegionId, UserId};

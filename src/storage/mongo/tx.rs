@@ -33,7 +33,7 @@ use mongodb::options::{Acknowledgment, ReadConcern, ReadPreference, SelectionCri
 
 use super::{MongoStore, errors};
 use crate::error::{IpamError, Result};
-use crate::storage::outcomes::contention;
+use crate::storage::conflicts::contention;
 
 /// How many times a unit of work is tried when transactions keep conflicting.
 pub(super) const ATTEMPTS: u32 = 12;

@@ -5,7 +5,7 @@
 use mongodb::bson::DateTime as BsonDateTime;
 use serde::{Deserialize, Serialize};
 
-use super::docs::{corrupt, date, time};
+use super::documents::{corrupt, date, time};
 use crate::domain::{
     Delivery, DeliveryAttempt, DeliveryId, DeliveryState, Description, EventId, EventType, UserId, Webhook,
     WebhookEvents, WebhookId, WebhookSecret, WebhookUrl,

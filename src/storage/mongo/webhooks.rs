@@ -9,7 +9,7 @@ use mongodb::Collection;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::ReturnDocument;
 
-use super::docs::date;
+use super::documents::date;
 use super::webhook_docs::{DeliveryDoc, WebhookDoc};
 use super::{MongoStore, errors, find_page};
 use crate::domain::{
@@ -18,7 +18,7 @@ use crate::domain::{
 use crate::error::Result;
 use crate::storage::{AttemptOutcome, WebhookStore};
 
-pub(super) use crate::storage::outcomes::too_many_webhooks;
+pub(super) use crate::storage::conflicts::too_many_webhooks;
 
 /// One of the user's webhooks.
 pub(super) fn owned(user: &UserId, id: &WebhookId) -> Document {

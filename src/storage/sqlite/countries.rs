@@ -1,20 +1,20 @@
 //! The country table and per-X region counts.
 
 use async_trait::async_trait;
-use ipam_migrations::COUNTRY_SEED;
 use sqlx::SqlitePool;
 
 use super::SqliteStore;
 use super::errors::db;
 use super::rows::corrupt;
+use crate::domain::country_table::COUNTRY_TABLE;
 use crate::domain::{Country, CountryCode, UserId};
 use crate::error::Result;
 use crate::storage::CountryStore;
 
-/// Inserts the seed countries that are missing (first start).
+/// Inserts the countries of the table that are missing (first start).
 pub(super) async fn seed(pool: &SqlitePool) -> anyhow::Result<()> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    for c in COUNTRY_SEED {
+    for c in COUNTRY_TABLE {
         sqlx::query(
             "INSERT OR IGNORE INTO continent_country_mapping (country_code, country, continent, x_start, x_end, is_reserved)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -21,7 +21,7 @@ use crate::domain::{
     PageRequest, Reason, Region, RegionId, RegionStatus, ReservationKind, SlotMap, TenAddress, UserId,
 };
 use crate::error::{IpamError, Result};
-use crate::storage::outcomes::{
+use crate::storage::conflicts::{
     already_allocated, duplicate_hostname, duplicate_hostname_on_rename, region_full, region_not_active,
 };
 use crate::storage::{AllocateHosts, HostFilter, HostNames, HostStore, Placement, ReleaseOutcome};

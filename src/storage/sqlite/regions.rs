@@ -22,7 +22,7 @@ use crate::domain::{
     ReservationKind, SlotMap, UserId,
 };
 use crate::error::{IpamError, Result};
-use crate::storage::outcomes::{already_allocated, country_full, duplicate_region_name, region_has_hosts};
+use crate::storage::conflicts::{already_allocated, country_full, duplicate_region_name, region_has_hosts};
 use crate::storage::{AllocateRegion, Placement, RegionFilter, RegionStore, RetiredRegion};
 
 /// How many stale bitmap entries one allocation repairs before giving up.

@@ -20,7 +20,7 @@ use crate::domain::{
     ReservationStatus, UserId, Username,
 };
 use crate::error::{IpamError, Result};
-use crate::storage::outcomes::{address_taken, not_cancellable};
+use crate::storage::conflicts::{address_taken, not_cancellable};
 use crate::storage::{ReservationFilter, ReservationStore};
 
 macro_rules! reservation_columns {

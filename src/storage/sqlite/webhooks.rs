@@ -16,7 +16,7 @@ use crate::domain::{
     PageRequest, UserId, Webhook, WebhookEvents, WebhookId, WebhookPatch, WebhookSecret, WebhookUrl,
 };
 use crate::error::{IpamError, Result};
-use crate::storage::outcomes::{delivery_not_dead, too_many_webhooks};
+use crate::storage::conflicts::{delivery_not_dead, too_many_webhooks};
 use crate::storage::{AttemptOutcome, WebhookStore};
 
 macro_rules! webhook_columns {

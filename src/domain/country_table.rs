@@ -1,8 +1,11 @@
-//! Reference data: the 18 countries of the 10.0.0.0/8 plan (one X-octet range each).
+//! The country table: the 18 countries of the 10.0.0.0/8 plan (one X-octet range each).
+//!
+//! Domain data, not schema: the allocator's ranges come from it, and the storage backends seed
+//! their country collection/table from it on first start.
 
 /// One row of the country table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CountrySeed {
+pub struct CountryRow {
     /// ISO 3166-1 alpha-3 code (`ZZZ` for the reserved block).
     pub code: &'static str,
     /// Display name, matched case-insensitively by the API.
@@ -17,12 +20,12 @@ pub struct CountrySeed {
     pub is_reserved: bool,
 }
 
-const fn c(code: &'static str, name: &'static str, continent: &'static str, x_start: u8, x_end: u8) -> CountrySeed {
-    CountrySeed { code, name, continent, x_start, x_end, is_reserved: false }
+const fn c(code: &'static str, name: &'static str, continent: &'static str, x_start: u8, x_end: u8) -> CountryRow {
+    CountryRow { code, name, continent, x_start, x_end, is_reserved: false }
 }
 
-/// The seed, ordered by X range; together the rows cover X = 0..=255 without gaps or overlaps.
-pub const COUNTRY_SEED: &[CountrySeed] = &[
+/// The table, ordered by X range; together the rows cover X = 0..=255 without gaps or overlaps.
+pub const COUNTRY_TABLE: &[CountryRow] = &[
     c("IND", "India", "Asia", 0, 29),
     c("ARE", "UAE", "Asia", 30, 37),
     c("SGP", "Singapore", "Asia", 38, 45),
@@ -40,7 +43,7 @@ pub const COUNTRY_SEED: &[CountrySeed] = &[
     c("BRA", "Brazil", "South America", 168, 177),
     c("CHL", "Chile", "South America", 178, 187),
     c("AUS", "Australia", "Australia", 188, 207),
-    CountrySeed { code: "ZZZ", name: "Future Use", continent: "Reserved", x_start: 208, x_end: 255, is_reserved: true },
+    CountryRow { code: "ZZZ", name: "Future Use", continent: "Reserved", x_start: 208, x_end: 255, is_reserved: true },
 ];
 
 #[cfg(test)]
@@ -48,20 +51,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_seed_covers_every_x_octet_exactly_once() {
+    fn the_table_covers_every_x_octet_exactly_once() {
         let mut next = 0u16;
-        for row in COUNTRY_SEED {
+        for row in COUNTRY_TABLE {
             assert_eq!(u16::from(row.x_start), next, "gap or overlap before {}", row.name);
             assert!(row.x_start <= row.x_end);
             next = u16::from(row.x_end) + 1;
         }
         assert_eq!(next, 256);
-        assert_eq!(COUNTRY_SEED.len(), 18);
+        assert_eq!(COUNTRY_TABLE.len(), 18);
     }
 
     #[test]
     fn only_future_use_is_reserved() {
-        let reserved: Vec<_> = COUNTRY_SEED.iter().filter(|c| c.is_reserved).map(|c| c.code).collect();
+        let reserved: Vec<_> = COUNTRY_TABLE.iter().filter(|c| c.is_reserved).map(|c| c.code).collect();
         assert_eq!(reserved, ["ZZZ"]);
     }
 }
