@@ -2,6 +2,7 @@
 
 use chrono::Duration;
 use ipam_core::auth::Permission;
+use ipam_tests::json::text;
 use ipam_tests::{Caller, TestApp, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -9,11 +10,6 @@ use serde_json::{Value, json};
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// The text at `key` of a JSON object.
-fn text(v: &Value, key: &str) -> String {
-    v[key].as_str().unwrap_or_else(|| panic!("`{key}` is not a string in {v}")).to_owned()
-}
 
 /// A region and a host in it, as `(region_id, host_id)`.
 async fn region_and_host(u: &Caller<'_>) -> (String, String) {

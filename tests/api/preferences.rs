@@ -2,10 +2,11 @@
 //! (at most 50, criteria checked at save time) and `?filter_id=` on the region, host and search
 //! lists.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use futures::future::join_all;
 use ipam_core::auth::Permission;
 use ipam_core::clock::Clock;
+use ipam_tests::json::{text, time};
 use ipam_tests::{Caller, TestResponse, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -33,14 +34,6 @@ async fn prefs(u: &Caller<'_>) -> Value {
 
 async fn save_filter(u: &Caller<'_>, name: &str, criteria: Value) -> Value {
     u.post(FILTERS, json!({"name": name, "criteria": criteria})).await.assert_status(201).clone()
-}
-
-fn text(v: &Value, field: &str) -> String {
-    v[field].as_str().unwrap_or_else(|| panic!("{field} missing in {v}")).to_owned()
-}
-
-fn time(v: &Value, field: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(&text(v, field)).unwrap_or_else(|e| panic!("{field} is not RFC 3339: {e}")).into()
 }
 
 /// The `field` of every result of a list, sorted.

@@ -1,9 +1,10 @@
 //! `/ipam/reservations`: holding a block or an address, expiry, listing, cancelling, and
 //! converting a reservation into the allocation of exactly its address.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use ipam_core::auth::Permission;
 use ipam_core::clock::Clock;
+use ipam_tests::json::{text, time};
 use ipam_tests::{Caller, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -1098,16 +1099,6 @@ async fn a_refused_caller_changes_nothing() {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// The text at `key` of a JSON object.
-fn text(v: &Value, key: &str) -> String {
-    v[key].as_str().unwrap_or_else(|| panic!("{key} is not text in {v}")).to_owned()
-}
-
-/// The timestamp at `key` of a JSON object.
-fn time(v: &Value, key: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(&text(v, key)).unwrap_or_else(|e| panic!("{key}: {e} in {v}")).with_timezone(&Utc)
-}
 
 /// The message of an error envelope.
 fn message(v: &Value) -> &str {

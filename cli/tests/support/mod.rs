@@ -1,4 +1,5 @@
-//! Shared by the process tests: what the worker processes logged, for failure messages.
+//! Shared by the process tests: the Redis server of their Redis legs, and what the worker
+//! processes logged, for failure messages.
 
 use std::path::Path;
 
@@ -14,4 +15,14 @@ pub(crate) fn worker_logs(dir: &Path) -> String {
         })
         .unwrap_or_default();
     logs.join("\n---\n")
+}
+
+/// The Redis server of the tests' Redis legs. Those legs are marked ignored (a plain `cargo test`
+/// reports them as such, never as passes that checked nothing) and run with `--ignored` and
+/// `IPAM_TEST_REDIS_URL` set, which `.ci/run` does.
+pub(crate) fn redis_url() -> String {
+    std::env::var("IPAM_TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .expect("set IPAM_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379) to run the Redis legs")
 }
