@@ -4,10 +4,10 @@
 //! another collection, see `tx.rs` on write skew), so it goes step by step, each one a method:
 //! **plan** (read the region, the reservation being converted, the addresses to skip) →
 //! **name** the hosts → **claim** the lowest free Z bits of the region document → **insert**
-//! the hosts → **settle** the races (a retirement that began meanwhile, a reservation that appeared on a
-//! claimed address, the reservation a conversion consumes) → **record** the audit trail and
-//! the capacity event. From the first claim until it settles, what the attempt holds is kept
-//! by a [`HostClaims`] guard, which either rolls all of it back or keeps it.
+//! the hosts → **settle** the races (a retirement that began meanwhile, a reservation that
+//! appeared on a claimed address, the reservation a conversion consumes) → **record** the
+//! audit trail and the capacity event. From the first claim until it settles, what the attempt
+//! holds is kept by a [`HostClaims`] guard, which either rolls all of it back or keeps it.
 
 use std::collections::HashSet;
 
