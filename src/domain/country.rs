@@ -1,6 +1,7 @@
 //! Countries: reference data mapping each country to a contiguous range of X octets.
 
 use std::fmt;
+use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
@@ -8,8 +9,14 @@ use crate::error::IpamError;
 
 /// Regions per X octet (Y = 0..=255).
 pub const REGIONS_PER_X: u32 = 256;
-/// Hosts per region (Z = 1..=254).
-pub const HOSTS_PER_REGION: u32 = 254;
+/// The lowest allocatable host octet: `.0` names the region's network.
+pub const FIRST_HOST_Z: u8 = 1;
+/// The highest allocatable host octet: `.255` is the region's broadcast address.
+pub const LAST_HOST_Z: u8 = 254;
+/// The allocatable host octets of a region (Z = 1..=254).
+pub const HOST_Z: RangeInclusive<u8> = FIRST_HOST_Z..=LAST_HOST_Z;
+/// Hosts per region: one per octet of [`HOST_Z`].
+pub const HOSTS_PER_REGION: u32 = LAST_HOST_Z as u32 - FIRST_HOST_Z as u32 + 1;
 
 /// An ISO 3166-1 alpha-3 code (upper case), or `ZZZ` for the reserved block.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -172,6 +179,13 @@ mod tests {
         }
         assert_eq!(catalog.by_x(208).unwrap().code.as_str(), "ZZZ");
         assert!(catalog.by_x(208).unwrap().is_reserved);
+    }
+
+    #[test]
+    fn a_region_holds_one_host_per_octet_between_network_and_broadcast() {
+        assert_eq!(HOST_Z.count(), usize::try_from(HOSTS_PER_REGION).unwrap());
+        assert_eq!(HOSTS_PER_REGION, 254);
+        assert!(!HOST_Z.contains(&0) && !HOST_Z.contains(&255));
     }
 
     #[test]

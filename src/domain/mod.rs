@@ -2,6 +2,7 @@
 //! ("parse, don't validate"), plus the aggregates (regions, hosts, audit events, quotas).
 
 pub mod address;
+pub mod allocation;
 pub mod audit;
 pub mod comment;
 pub mod country;

@@ -76,6 +76,16 @@ pub enum HostNames<'a> {
     },
 }
 
+impl HostNames<'_> {
+    /// How many hosts the names ask for: one, or the batch's count.
+    pub fn count(&self) -> u32 {
+        match self {
+            Self::One(_) => 1,
+            Self::Batch { count, .. } => *count,
+        }
+    }
+}
+
 /// Allocate the lowest free host addresses of a region (all or nothing).
 #[derive(Debug, Clone, Copy)]
 pub struct AllocateHosts<'a> {
@@ -186,7 +196,10 @@ pub trait HostStore: Send + Sync {
         reason: Option<&Reason>,
         now: DateTime<Utc>,
     ) -> Result<Host>;
-    /// Hard-deletes hosts, freeing their addresses; one outcome per distinct id.
+    /// Hard-deletes hosts, freeing their addresses; one outcome per id, in the order given.
+    ///
+    /// The ids must be distinct: the service removes repeats (keeping the first), so backends
+    /// do not. A repeated id would be released once and then reported as not found.
     async fn release_hosts(
         &self,
         actor: &Actor,

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mongodb::bson::{Bson, Document, doc};
 
-use super::documents::{AuditDoc, date};
-use super::tx::{Tx, run};
+use super::documents::date;
+use super::tx::{Tx, atomically, run};
 use super::{MongoStore, errors, find_page};
 use crate::auth::Actor;
 use crate::domain::{AuditEvent, Page, PageRequest, QuotaDefaults, QuotaPatch, QuotaUsage, UserId};
@@ -147,8 +147,29 @@ impl QuotaStore for MongoStore {
         patch: &QuotaPatch,
         now: DateTime<Utc>,
     ) -> Result<QuotaUsage> {
+        // Created outside the unit: an upsert racing another first request is settled by the
+        // unique `_id` (see `ensure_quota`), which a transaction would turn into an abort.
         self.ensure_quota(user, now).await?;
-        let mut usage = self.load_quota(user).await?;
+        atomically!(self, |tx| self.update_quota_in(tx, actor, user, patch, now).await)
+    }
+}
+
+impl MongoStore {
+    /// Applies a patch to a user's limits and records it, inside `tx`. Only the limits are
+    /// written, so concurrent takes and give-backs of the counters are never overwritten.
+    async fn update_quota_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        user: &UserId,
+        patch: &QuotaPatch,
+        now: DateTime<Utc>,
+    ) -> Result<QuotaUsage> {
+        let found = run!(tx, self.quotas().find_one(doc! { "_id": user.as_str() })).map_err(errors::db)?;
+        let mut usage = match found {
+            Some(d) => d.try_into()?,
+            None => QuotaUsage::empty(user.clone()),
+        };
         let before = usage.snapshot();
         let changes = usage.apply(patch);
         if changes.is_empty() {
@@ -159,9 +180,8 @@ impl QuotaStore for MongoStore {
             "host_quota": usage.host_quota.map(small),
             "last_updated": date(now),
         };
-        self.quotas().update_one(doc! { "_id": user.as_str() }, doc! { "$set": set }).await.map_err(errors::db)?;
-        let event = AuditDoc::new(&AuditEvent::quota(user, actor, before, changes, now))?;
-        self.audit().insert_one(event).await.map_err(errors::db)?;
+        run!(tx, self.quotas().update_one(doc! { "_id": user.as_str() }, doc! { "$set": set })).map_err(errors::db)?;
+        self.record_in(tx, &[AuditEvent::quota(user, actor, before, changes, now)]).await?;
         usage.last_updated = Some(now);
         Ok(usage)
     }

@@ -11,7 +11,7 @@ use super::documents::{RegionDoc, SlotsDoc, date};
 use super::filters::region_filter;
 use super::quotas::Counter;
 use super::tx::{Tx, atomically, run};
-use super::{MongoStore, capacity, errors, find_all, find_page};
+use super::{MongoStore, errors, find_all, find_page};
 use crate::auth::Actor;
 use crate::domain::slots::first_free_block;
 use crate::domain::{
@@ -25,6 +25,14 @@ use crate::storage::{AllocateRegion, Placement, RegionFilter, RegionStore, Retir
 /// How often one allocation re-reads the bitmaps after losing a race before giving up (each
 /// loss means another request got a block, so this bounds the contention it tolerates).
 pub(super) const MAX_ATTEMPTS: usize = 1_000;
+
+/// How many scheduler turns a retirement gives allocations that claimed a Z before the
+/// "retiring" flag to insert their hosts, before it lists the hosts it deletes. Why only
+/// turns, and not a timeout: this is a courtesy that lets the in-process common case end
+/// clean; correctness does not rest on it, because an allocation whose host lands after the
+/// listing finds the region retiring or gone and takes its host back itself (see the settle
+/// step of `hosts/placement.rs`).
+const LANDING_YIELDS: usize = 100;
 
 const ADDRESS_INDEX: &str = "user_xy_unique_idx";
 const NAME_INDEX: &str = "user_country_region_unique_idx";
@@ -159,9 +167,7 @@ impl MongoStore {
                 return None;
             }
         };
-        let after = used_in_x.saturating_add(others);
-        let resource = capacity::country_resource(c);
-        capacity::crossing(user, &resource, &[after], u64::from(c.region_capacity()), now)
+        DomainEvent::country_capacity(user, c, [used_in_x.saturating_add(others)], now)
     }
 
     async fn hosts_of(&self, user: &UserId, region: &RegionId) -> Result<Vec<Host>> {
@@ -268,7 +274,7 @@ impl MongoStore {
         let region = Region::try_from(flagged)?;
         // Allocations that claimed a Z before the flag may still be inserting their host.
         let mut hosts = self.hosts_of(user, id).await?;
-        for _ in 0..100 {
+        for _ in 0..LANDING_YIELDS {
             if i32::try_from(hosts.len()).unwrap_or(i32::MAX) >= claimed {
                 break;
             }

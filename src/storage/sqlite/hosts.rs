@@ -1,6 +1,6 @@
 //! Hosts: allocation of the lowest free addresses of a region, reads, updates and release.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -16,9 +16,13 @@ use super::regions::{MAX_REPAIRS, fetch_region};
 use super::reservations;
 use super::rows::{HostRow, host_columns, tags_text, ts};
 use crate::auth::Actor;
+use crate::domain::allocation::{
+    blocked_for_conversion, lowest_free_host, lowest_free_hosts, owner_or_caller, reservation_in_region,
+    reserved_address_taken,
+};
 use crate::domain::{
-    AuditAction, AuditEvent, DomainEvent, Host, HostId, HostPatch, HostTemplate, Hostname, OwnerLabel, Page,
-    PageRequest, Reason, Region, RegionId, RegionStatus, ReservationKind, SlotMap, TenAddress, UserId,
+    AuditAction, AuditEvent, DomainEvent, Host, HostId, HostPatch, HostTemplate, Hostname, Page, PageRequest, Reason,
+    Region, RegionId, RegionStatus, ReservationKind, SlotMap, TenAddress, UserId,
 };
 use crate::error::{IpamError, Result};
 use crate::storage::conflicts::{
@@ -156,38 +160,24 @@ impl HostStore for SqliteStore {
             Placement::Lowest => None,
             Placement::Reserved(id) => {
                 let r = reservations::convertible(&mut tx, user, id, ReservationKind::Host, req.now).await?;
-                if (r.x, r.y) != (region.x, region.y) {
-                    return Err(IpamError::invalid(
-                        "region_id",
-                        format!("reservation {} is not in region {}", r.id, region.cidr()),
-                    ));
-                }
+                reservation_in_region(&r, &region)?;
                 Some(r)
             }
         };
         if region.status != RegionStatus::Active {
             return Err(region_not_active(&region));
         }
-        let count = match req.names {
-            HostNames::One(_) => 1,
-            HostNames::Batch { count, .. } => count,
-        };
+        let count = req.names.count();
         quotas::load(&mut tx, user).await?.check_hosts(count, req.quotas)?;
         // Addresses held by active reservations are not free; a conversion may take its own.
         let blocked = match &reservation {
             None => reservations::blocked_hosts(&mut tx, user, region.x, region.y, req.now).await?,
-            Some(r) => {
-                let z = r.z.unwrap_or_default();
-                if zmap.is_set(z) {
-                    return Err(already_allocated(&r.address()));
-                }
-                // Everything but the reserved address is "blocked" for this allocation.
-                (1..=254u8).filter(|other| *other != z).collect()
-            }
+            Some(r) if reserved_address_taken(&zmap, r) => return Err(already_allocated(&r.address())),
+            Some(r) => blocked_for_conversion(r.z),
         };
-        let free =
-            zmap.lowest_free_n(1, 254, usize::try_from(count).unwrap_or(usize::MAX), |z| blocked.contains(&z)).len();
-        if free < usize::try_from(count).unwrap_or(usize::MAX) {
+        let wanted = usize::try_from(count).unwrap_or(usize::MAX);
+        let free = lowest_free_hosts(&zmap, wanted, |z| blocked.contains(&z)).len();
+        if free < wanted {
             return Err(region_full(&region, free, count));
         }
         let names = match req.names {
@@ -199,13 +189,13 @@ impl HostStore for SqliteStore {
             }
             HostNames::Batch { prefix, count } => batch_names(&mut tx, user, &region.id, prefix, count).await?,
         };
-        let owner = req.owner.cloned().unwrap_or_else(|| OwnerLabel::from_stored(actor.username.to_string()));
+        let owner = owner_or_caller(req.owner, actor);
         let used_before = zmap.count();
         let mut hosts = Vec::with_capacity(names.len());
         let mut repairs = 0;
         for hostname in names {
             loop {
-                let Some(z) = zmap.lowest_free(1, 254, |z| blocked.contains(&z)) else {
+                let Some(z) = lowest_free_host(&zmap, |z| blocked.contains(&z)) else {
                     return Err(region_full(&region, hosts.len(), count));
                 };
                 let template = HostTemplate { details: req.details, owner: &owner, tags: req.tags };
@@ -234,7 +224,8 @@ impl HostStore for SqliteStore {
         for h in &hosts {
             insert_audit(&mut tx, &AuditEvent::host(AuditAction::Create, h, actor, None, vec![], req.now)).await?;
         }
-        if let Some(event) = DomainEvent::region_capacity(&region, used_before, zmap.count(), req.now) {
+        let counts = used_before + 1..=zmap.count();
+        if let Some(event) = DomainEvent::region_capacity(&region, counts, req.now) {
             insert_event(&mut tx, &event).await?;
         }
         if let (Some(r), Some(h)) = (&reservation, hosts.first()) {
@@ -253,7 +244,7 @@ impl HostStore for SqliteStore {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         let Some((r, map)) = fetch_region(&mut conn, user, region).await? else { return Ok(None) };
         let blocked = reservations::blocked_hosts(&mut conn, user, r.x, r.y, now).await?;
-        let z = map.lowest_free(1, 254, |z| blocked.contains(&z));
+        let z = lowest_free_host(&map, |z| blocked.contains(&z));
         Ok(Some((r, z)))
     }
 
@@ -355,14 +346,10 @@ impl HostStore for SqliteStore {
     ) -> Result<Vec<ReleaseOutcome>> {
         let user = &actor.user_id;
         let mut tx = self.write().await?;
-        let mut seen = HashSet::new();
         let mut outcomes = Vec::new();
         let mut maps: HashMap<RegionId, SlotMap> = HashMap::new();
         let mut released: i64 = 0;
         for id in ids {
-            if !seen.insert(id.clone()) {
-                continue;
-            }
             let Some(host) = fetch_host(&mut tx, user, id).await? else {
                 outcomes.push(ReleaseOutcome::NotFound(id.clone()));
                 continue;

@@ -193,7 +193,7 @@ impl RegionStore for SqliteStore {
                     let event = AuditEvent::region(AuditAction::Create, &region, actor, None, vec![], req.now);
                     insert_audit(&mut tx, &event).await?;
                     let before: u32 = used.values().map(SlotMap::count).sum();
-                    if let Some(event) = DomainEvent::country_capacity(user, c, before, before + 1, req.now) {
+                    if let Some(event) = DomainEvent::country_capacity(user, c, [before + 1], req.now) {
                         insert_event(&mut tx, &event).await?;
                     }
                     if let Some(r) = &reservation {

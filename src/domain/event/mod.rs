@@ -7,13 +7,10 @@ use std::fmt;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
-use super::audit::{AuditAction, AuditEvent, AuditResource};
-use super::country::Country;
-use super::ids::{EventId, UserId};
-use super::region::Region;
+mod capacity;
 
-/// Allocatable hosts in a region (`.1` to `.254`).
-const HOSTS_PER_REGION: u32 = 254;
+use super::audit::{AuditAction, AuditEvent, AuditResource};
+use super::ids::{EventId, UserId};
 
 /// The kinds of event a webhook can subscribe to (plus `ping`, sent by the test endpoint).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -173,64 +170,6 @@ impl DomainEvent {
         })
     }
 
-    /// The capacity event raised when usage of a region or country goes from `before` to
-    /// `after` units of `capacity`, if that crosses a threshold upward (the highest one
-    /// crossed wins). `resource` names what filled up, e.g. `{"region_id": …, "cidr": …}`.
-    pub fn capacity_crossing(
-        user: &UserId,
-        mut resource: Map<String, Value>,
-        (before, after, capacity): (u64, u64, u64),
-        at: DateTime<Utc>,
-    ) -> Option<Self> {
-        if capacity == 0 || after <= before {
-            return None;
-        }
-        let pct = |n: u64| n as f64 * 100.0 / capacity as f64;
-        let (b, a) = (pct(before), pct(after));
-        let (event_type, threshold) = if b < CAPACITY_CRITICAL_PERCENT && a >= CAPACITY_CRITICAL_PERCENT {
-            (EventType::CapacityCritical, CAPACITY_CRITICAL_PERCENT)
-        } else if b < CAPACITY_WARNING_PERCENT && a >= CAPACITY_WARNING_PERCENT {
-            (EventType::CapacityWarning, CAPACITY_WARNING_PERCENT)
-        } else {
-            return None;
-        };
-        resource.insert("used".into(), json!(after));
-        resource.insert("capacity".into(), json!(capacity));
-        let data = json!({
-            "resource": Value::Object(resource),
-            "utilization": (a * 100.0).round() / 100.0,
-            "threshold": threshold,
-        });
-        Some(Self { id: EventId::generate(), event_type, user_id: user.clone(), occurred_at: at, data })
-    }
-
-    /// The capacity event of a region whose allocated hosts went from `before` to `after`.
-    pub fn region_capacity(region: &Region, before: u32, after: u32, at: DateTime<Utc>) -> Option<Self> {
-        let mut resource = Map::new();
-        resource.insert("kind".into(), json!("region"));
-        resource.insert("region_id".into(), json!(region.id));
-        resource.insert("region_name".into(), json!(region.name));
-        resource.insert("cidr".into(), json!(region.cidr()));
-        let usage = (u64::from(before), u64::from(after), u64::from(HOSTS_PER_REGION));
-        Self::capacity_crossing(&region.user_id, resource, usage, at)
-    }
-
-    /// The capacity event of a country in which `user`'s regions went from `before` to `after`.
-    pub fn country_capacity(
-        user: &UserId,
-        country: &Country,
-        before: u32,
-        after: u32,
-        at: DateTime<Utc>,
-    ) -> Option<Self> {
-        let mut resource = Map::new();
-        resource.insert("kind".into(), json!("country"));
-        resource.insert("country_code".into(), json!(country.code));
-        resource.insert("country".into(), json!(country.name));
-        let usage = (u64::from(before), u64::from(after), u64::from(country.x_count()) * 256);
-        Self::capacity_crossing(user, resource, usage, at)
-    }
-
     /// The test event a webhook's owner sends to it.
     pub fn ping(user: &UserId, webhook_id: &str, at: DateTime<Utc>) -> Self {
         Self {
@@ -314,21 +253,6 @@ mod tests {
         assert!(DomainEvent::from_audit(&audit(AuditResource::Region, AuditAction::Comment, json!({}))).is_none());
         assert!(DomainEvent::from_audit(&audit(AuditResource::Quota, AuditAction::QuotaUpdate, json!({}))).is_none());
         assert!(DomainEvent::from_audit(&audit(AuditResource::Share, AuditAction::Create, json!({}))).is_none());
-    }
-
-    #[test]
-    fn capacity_events_fire_only_when_a_threshold_is_crossed_upward() {
-        let u = UserId::parse("u1").unwrap();
-        let at = Utc::now();
-        let crossing = |b, a| DomainEvent::capacity_crossing(&u, Map::new(), (b, a, 100), at).map(|e| e.event_type);
-        assert_eq!(crossing(79, 80), Some(EventType::CapacityWarning));
-        assert_eq!(crossing(80, 81), None);
-        assert_eq!(crossing(94, 95), Some(EventType::CapacityCritical));
-        assert_eq!(crossing(10, 99), Some(EventType::CapacityCritical));
-        assert_eq!(crossing(96, 95), None);
-        let e = DomainEvent::capacity_crossing(&u, Map::new(), (202, 204, 254), at).unwrap();
-        assert_eq!(e.data["threshold"], json!(80.0));
-        assert_eq!(e.data["utilization"], json!(80.31));
     }
 
     #[test]
