@@ -63,7 +63,7 @@ impl Region {
             id: RegionId::generate(),
             user_id: user.clone(),
             owner_id: user.clone(),
-            owner: new.owner.clone().unwrap_or_else(|| OwnerLabel::from_stored(actor.username.to_string())),
+            owner: super::allocation::owner_or_caller(new.owner.as_ref(), actor),
             country_code: country.clone(),
             x,
             y,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
+use crate::domain::country::HOSTS_PER_REGION;
 use crate::domain::{Country, DeliveryId, Host, Hostname, Region, Reservation, SlotMap, Webhook};
 use crate::error::{ConflictKind, IpamError};
 
@@ -64,7 +65,7 @@ pub(crate) fn region_full(region: &Region, free: usize, requested: u32) -> IpamE
     IpamError::conflict(
         ConflictKind::CapacityExhausted,
         message,
-        json!({ "region_id": region.id, "capacity": 254, "allocated": region.allocated_hosts, "requested": requested }),
+        json!({ "region_id": region.id, "capacity": HOSTS_PER_REGION, "allocated": region.allocated_hosts, "requested": requested }),
     )
 }
 
