@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 use crate::auth::{Auth, Read, Update};
 use crate::dto::{PageResponse, created, double_option};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppPath, parse_time, shorten};
+use crate::extract::{AppJson, PathId, parse_time, shorten};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -261,9 +261,8 @@ async fn list_filters(
 async fn delete_filter(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<FilterId>,
 ) -> ApiResult<StatusCode> {
-    let id = FilterId::parse(&id).ok_or_else(|| ipam_core::IpamError::not_found("saved filter", shorten(&id)))?;
     s.ipam.delete_filter(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 use crate::auth::{Auth, Read, Update};
 use crate::dto::{PageResponse, created, double_option};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppPath, AppQuery, QueryParser, shorten};
+use crate::extract::{AppJson, AppQuery, PathId, PathIds, QueryParser};
 use crate::state::AppState;
 
 /// Webhook management (authenticated, standard class).
@@ -215,10 +215,6 @@ pub(crate) struct PageParams {
     page_size: Option<String>,
 }
 
-fn webhook_id(raw: &str) -> Result<WebhookId, IpamError> {
-    WebhookId::parse(raw).ok_or_else(|| IpamError::not_found("webhook", shorten(raw)))
-}
-
 fn page(q: &PageParams) -> ApiResult<PageRequest> {
     let mut p = QueryParser::new();
     let page = p.page(q.page.as_ref(), q.page_size.as_ref());
@@ -285,9 +281,9 @@ async fn list_webhooks(
 async fn get_webhook(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<WebhookId>,
 ) -> ApiResult<Json<WebhookResponse>> {
-    Ok(Json(WebhookResponse::new(s.ipam.webhook(&actor, &webhook_id(&id)?).await?, false)))
+    Ok(Json(WebhookResponse::new(s.ipam.webhook(&actor, &id).await?, false)))
 }
 
 /// Enables or disables a webhook (enabling resets its failure count), or changes its events or note.
@@ -298,10 +294,9 @@ async fn get_webhook(
 async fn update_webhook(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<WebhookId>,
     AppJson(body): AppJson<UpdateWebhookRequest>,
 ) -> ApiResult<Json<WebhookResponse>> {
-    let id = webhook_id(&id)?;
     let mut e = FieldErrors::new();
     let events = body.events.map(|ev| e.check("events", WebhookEvents::parse(&ev)));
     let description = body.description.map(|d| match d {
@@ -323,9 +318,9 @@ async fn update_webhook(
 async fn delete_webhook(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<WebhookId>,
 ) -> ApiResult<StatusCode> {
-    s.ipam.delete_webhook(&actor, &webhook_id(&id)?).await?;
+    s.ipam.delete_webhook(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -337,10 +332,10 @@ async fn delete_webhook(
 async fn list_deliveries(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<WebhookId>,
     AppQuery(q): AppQuery<PageParams>,
 ) -> ApiResult<Json<PageResponse<DeliveryResponse>>> {
-    let deliveries = s.ipam.deliveries(&actor, &webhook_id(&id)?, page(&q)?).await?;
+    let deliveries = s.ipam.deliveries(&actor, &id, page(&q)?).await?;
     Ok(Json(PageResponse::from_page(deliveries, DeliveryResponse::from)))
 }
 
@@ -351,9 +346,8 @@ async fn list_deliveries(
 async fn test_webhook(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<WebhookId>,
 ) -> ApiResult<Response> {
-    let id = webhook_id(&id)?;
     let delivery = s.ipam.ping_webhook(&actor, &id).await?;
     queue_delivery(&s, &id, &delivery).await
 }
@@ -367,11 +361,8 @@ async fn test_webhook(
 async fn retry_delivery(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    AppPath((id, delivery)): AppPath<(String, String)>,
+    PathIds(id, delivery_id): PathIds<WebhookId, DeliveryId>,
 ) -> ApiResult<Response> {
-    let id = webhook_id(&id)?;
-    let delivery_id =
-        DeliveryId::parse(&delivery).ok_or_else(|| IpamError::not_found("delivery", shorten(&delivery)))?;
     let d = s.ipam.retry_delivery(&actor, &id, &delivery_id).await?;
     queue_delivery(&s, &id, &d).await
 }
