@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
+use ipam_core::IpamError;
 use ipam_core::auth::Actor;
 use ipam_core::domain::{
     DeviceType, FilterCriteria, FilterId, FilterName, OctetRange, OwnerLabel, Preferences, PreferencesPatch, RegionId,
@@ -270,12 +271,17 @@ async fn delete_filter(
 /// The criteria of the caller's saved filter `raw` (for `?filter_id=`), as key → value.
 pub(crate) async fn saved_criteria(s: &AppState, actor: &Actor, raw: &str) -> ApiResult<Vec<(String, String)>> {
     let id = FilterId::parse(raw).ok_or_else(|| ApiError::invalid("filter_id", "is not a saved filter id"))?;
-    let filter = s
-        .ipam
-        .saved_filter(actor, &id)
-        .await
-        .map_err(|_| ApiError::invalid("filter_id", "no saved filter has this id"))?;
+    let filter = s.ipam.saved_filter(actor, &id).await.map_err(unknown_filter_is_invalid)?;
     Ok(filter.criteria.pairs().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+}
+
+/// A filter the caller does not have makes `?filter_id=` a bad parameter of the list (422),
+/// not a missing list; any other failure (the database) stays what it is.
+fn unknown_filter_is_invalid(e: IpamError) -> ApiError {
+    match e {
+        IpamError::NotFound { .. } => ApiError::invalid("filter_id", "no saved filter has this id"),
+        other => other.into(),
+    }
 }
 
 /// A list query a saved filter can fill in (`?filter_id=`).
@@ -296,5 +302,21 @@ pub(crate) trait AbsorbsCriteria {
                 slot.get_or_insert(value);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_missing_filter_is_a_bad_filter_id() {
+        let missing = unknown_filter_is_invalid(IpamError::not_found("saved filter", "01ARZ3NDEKTSV4RRFFQ69G5FAV"));
+        assert!(
+            matches!(&missing, ApiError::Domain(IpamError::Validation(e)) if e.iter().any(|(k, _)| k == "filter_id")),
+            "{missing:?}"
+        );
+        let down = unknown_filter_is_invalid(IpamError::Internal(anyhow::anyhow!("database is down")));
+        assert!(matches!(down, ApiError::Domain(IpamError::Internal(_))), "{down:?}");
     }
 }
