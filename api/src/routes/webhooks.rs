@@ -8,9 +8,10 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use ipam_core::IpamError;
 use ipam_core::domain::{
-    Delivery, DeliveryId, Description, PageRequest, Webhook, WebhookEvents, WebhookId, WebhookPatch, WebhookUrl,
+    Delivery, DeliveryId, Description, PageRequest, Webhook, WebhookEvents, WebhookId, WebhookPatch,
 };
 use ipam_core::error::FieldErrors;
+use ipam_core::service::WebhookRequest;
 use ipam_jobs::{Envelope, Job};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -47,6 +48,16 @@ pub(crate) struct CreateWebhookRequest {
     events: Vec<String>,
     /// Note, up to 500 characters.
     description: Option<String>,
+}
+
+impl CreateWebhookRequest {
+    fn as_request(&self) -> WebhookRequest<'_> {
+        WebhookRequest {
+            webhook_url: &self.webhook_url,
+            events: &self.events,
+            description: self.description.as_deref(),
+        }
+    }
 }
 
 /// Change a webhook.
@@ -245,20 +256,7 @@ async fn create_webhook(
     Auth(actor, ..): Auth<Update>,
     AppJson(body): AppJson<CreateWebhookRequest>,
 ) -> ApiResult<Response> {
-    let mut e = FieldErrors::new();
-    let url = e.check("webhook_url", WebhookUrl::parse(&body.webhook_url));
-    let events = e.check("events", WebhookEvents::parse(&body.events));
-    let description = body.description.and_then(|d| e.check("description", Description::parse_optional(&d)).flatten());
-    if let Some(url) = &url
-        && let Err(problem) = ipam_jobs::target::check(url, s.settings.webhook_allow_private_targets).await
-    {
-        e.add("webhook_url", problem);
-    }
-    let (Some(url), Some(events)) = (url, events) else { return Err(ApiError::fields(e)) };
-    if !e.is_empty() {
-        return Err(ApiError::fields(e));
-    }
-    let w = s.ipam.create_webhook(&actor, url, events, description, s.settings.webhook_max_per_user).await?;
+    let w = s.ipam.create_webhook(&actor, body.as_request()).await?;
     Ok(created(format!("/ipam/webhooks/{}", w.id), WebhookResponse::new(w, true)))
 }
 
