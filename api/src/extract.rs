@@ -8,7 +8,8 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use ipam_core::IpamError;
-use ipam_core::domain::{HostId, PageRequest, RegionId, TagFilter};
+use ipam_core::domain::ids::ResourceId;
+use ipam_core::domain::{PageRequest, TagFilter};
 use ipam_core::error::FieldErrors;
 use ipam_core::storage::TimeRange;
 use serde::de::DeserializeOwned;
@@ -154,14 +155,35 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for AppPath
     }
 }
 
-/// A region id from the path; anything that cannot be an id is simply not found.
-pub(crate) fn region_id(raw: &str) -> Result<RegionId, ApiError> {
-    RegionId::parse(raw).ok_or_else(|| IpamError::not_found("region", shorten(raw)).into())
+/// An id from the path (`PathId<RegionId>`). Text that cannot be such an id names nothing that
+/// exists, so it is the same 404 `not_found` as an unknown id, never a 422.
+pub(crate) struct PathId<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: ResourceId> FromRequestParts<S> for PathId<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let AppPath(raw) = AppPath::<String>::from_request_parts(parts, state).await?;
+        known_id(&raw).map(PathId)
+    }
 }
 
-/// A host id from the path; anything that cannot be an id is simply not found.
-pub(crate) fn host_id(raw: &str) -> Result<HostId, ApiError> {
-    HostId::parse(raw).ok_or_else(|| IpamError::not_found("host", shorten(raw)).into())
+/// Two ids from the path, outer resource first (`/webhooks/{webhook}/deliveries/{delivery}`):
+/// a malformed outer id is reported before the inner one, as a lookup would find.
+pub(crate) struct PathIds<A, B>(pub(crate) A, pub(crate) B);
+
+impl<S: Send + Sync, A: ResourceId, B: ResourceId> FromRequestParts<S> for PathIds<A, B> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let AppPath((outer, inner)) = AppPath::<(String, String)>::from_request_parts(parts, state).await?;
+        Ok(PathIds(known_id(&outer)?, known_id(&inner)?))
+    }
+}
+
+/// An id the client gave (path, query or body); anything that cannot be one is simply not found.
+pub(crate) fn known_id<T: ResourceId>(raw: &str) -> Result<T, ApiError> {
+    T::parse_id(raw).ok_or_else(|| IpamError::not_found(T::RESOURCE, shorten(raw)).into())
 }
 
 /// Cuts client input before echoing it.

@@ -15,7 +15,8 @@ use axum::routing::get;
 use ipam_core::auth::TokenKeys;
 use ipam_core::clock::{SharedClock, SystemClock};
 use ipam_core::configuration::{Settings, resolve_jwt_secret};
-use ipam_core::service::Ipam;
+use ipam_core::service::{Ipam, WebhookRules};
+use ipam_jobs::target::PublicTargets;
 use ipam_jobs::{JobQueue, Platform, Shutdown};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -50,7 +51,11 @@ impl Application {
         let store = ipam_core::storage::open(&settings).await?;
         let queue = JobQueue::open(&settings).await?;
         let platform = Arc::new(Platform::new(store.clone(), queue, clock.clone(), Arc::new(settings.clone()))?);
-        let ipam = Ipam::new(store, clock, settings.quota_defaults()).await?;
+        let webhook_rules = WebhookRules {
+            targets: Arc::new(PublicTargets { allow_private: settings.webhook_allow_private_targets }),
+            max_per_user: settings.webhook_max_per_user,
+        };
+        let ipam = Ipam::new(store, clock, settings.quota_defaults(), webhook_rules).await?;
         let tokens = TokenKeys::new(&resolve_jwt_secret(&settings)?);
         let listener = TcpListener::bind(settings.bind_addr)
             .await

@@ -19,7 +19,8 @@ use ipam_core::configuration::{Settings, Switch};
 use ipam_core::domain::{
     Description, NewRegion, RegionName, Tags, UserId, Username, Webhook, WebhookEvents, WebhookUrl,
 };
-use ipam_core::service::Ipam;
+use ipam_core::service::{Ipam, WebhookRules};
+use ipam_jobs::target::PublicTargets;
 use ipam_jobs::{Envelope, Job, JobQueue, Platform, ScheduleName, start_workers};
 use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -135,7 +136,11 @@ async fn bench(backend: &str, redis: Option<&str>) -> anyhow::Result<()> {
     let url = WebhookUrl::parse(&format!("http://127.0.0.1:{port}/hook")).unwrap();
     let webhook = Webhook::new(user.clone(), url, WebhookEvents::parse(&["region.created"]).unwrap(), None, Utc::now());
     store.create_webhook(&webhook, 10).await?;
-    let ipam = Ipam::new(store.clone(), clock, settings.quota_defaults()).await?;
+    let rules = WebhookRules {
+        targets: Arc::new(PublicTargets { allow_private: settings.webhook_allow_private_targets }),
+        max_per_user: settings.webhook_max_per_user,
+    };
+    let ipam = Ipam::new(store.clone(), clock, settings.quota_defaults(), rules).await?;
     let actor = Actor {
         user_id: user,
         username: Username::parse("bench").unwrap(),

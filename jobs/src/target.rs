@@ -5,8 +5,10 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use async_trait::async_trait;
 use ipam_core::domain::WebhookUrl;
 use ipam_core::domain::webhook::is_non_public;
+use ipam_core::service::TargetPolicy;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// Resolves `url`'s host and checks every answer; the message says what to fix.
@@ -30,6 +32,21 @@ pub async fn check(url: &WebhookUrl, allow_private: bool) -> Result<(), String> 
         ));
     }
     Ok(())
+}
+
+/// The target policy webhooks are created under: [`check`], the rule every delivery's
+/// resolver applies again.
+#[derive(Debug, Clone, Copy)]
+pub struct PublicTargets {
+    /// Accept loopback, private and link-local targets too (`IPAM_WEBHOOK_ALLOW_PRIVATE_TARGETS`).
+    pub allow_private: bool,
+}
+
+#[async_trait]
+impl TargetPolicy for PublicTargets {
+    async fn check(&self, url: &WebhookUrl) -> Result<(), String> {
+        check(url, self.allow_private).await
+    }
 }
 
 /// A reqwest resolver that only returns public addresses (or everything, when allowed).
@@ -76,6 +93,8 @@ mod tests {
         let err = check(&url, false).await.unwrap_err();
         assert!(err.contains("public address") && !err.contains("127.0.0.1 is"), "{err}");
         assert!(check(&url, true).await.is_ok());
+        assert!(PublicTargets { allow_private: false }.check(&url).await.is_err());
+        assert!(PublicTargets { allow_private: true }.check(&url).await.is_ok());
         let named = WebhookUrl::parse("http://localhost:9/hook").unwrap();
         assert!(check(&named, false).await.is_err());
         assert!(literal_allowed(&url, false).is_err());

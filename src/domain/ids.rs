@@ -22,8 +22,18 @@ fn next_ulid() -> ulid::Ulid {
     }
 }
 
+/// An id a client names (in a URL, a query or a body): what it identifies, as "… not found"
+/// messages name it, and how the client's text becomes the id.
+pub trait ResourceId: Sized {
+    /// The resource it identifies, e.g. `region` or `saved filter`.
+    const RESOURCE: &'static str;
+
+    /// Parses the client's text; `None` when it cannot name one of these resources.
+    fn parse_id(raw: &str) -> Option<Self>;
+}
+
 macro_rules! ulid_id {
-    ($(#[$doc:meta])* $name:ident) => {
+    ($(#[$doc:meta])* $name:ident, $resource:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
@@ -62,48 +72,66 @@ macro_rules! ulid_id {
                 &self.0
             }
         }
+
+        impl ResourceId for $name {
+            const RESOURCE: &'static str = $resource;
+
+            fn parse_id(raw: &str) -> Option<Self> {
+                Self::parse(raw)
+            }
+        }
     };
 }
 
 ulid_id!(
     /// Identifies a region (`10.X.Y.0/24`).
-    RegionId
+    RegionId,
+    "region"
 );
 ulid_id!(
     /// Identifies a host (`10.X.Y.Z`).
-    HostId
+    HostId,
+    "host"
 );
 ulid_id!(
     /// Identifies an audit event.
-    AuditId
+    AuditId,
+    "audit event"
 );
 ulid_id!(
     /// Identifies a comment.
-    CommentId
+    CommentId,
+    "comment"
 );
 ulid_id!(
     /// Identifies a reservation.
-    ReservationId
+    ReservationId,
+    "reservation"
 );
 ulid_id!(
     /// Identifies a share (not its secret token).
-    ShareId
+    ShareId,
+    "share"
 );
 ulid_id!(
     /// Identifies a saved filter.
-    FilterId
+    FilterId,
+    "saved filter"
 );
 ulid_id!(
     /// Identifies a domain event (the outbox record and the `event_id` receivers see).
-    EventId
+    EventId,
+    "event"
 );
 ulid_id!(
     /// Identifies a webhook subscription.
-    WebhookId
+    WebhookId,
+    "webhook"
 );
 ulid_id!(
     /// Identifies one delivery of one event to one webhook (stable across its retries).
-    DeliveryId
+    DeliveryId,
+    "delivery"
 );
 
 /// The caller's user id (the token's `sub`): 1..=128 visible characters, no whitespace.
@@ -128,6 +156,14 @@ impl UserId {
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl ResourceId for UserId {
+    const RESOURCE: &'static str = "user";
+
+    fn parse_id(raw: &str) -> Option<Self> {
+        Self::parse(raw).ok()
     }
 }
 
@@ -161,6 +197,17 @@ mod tests {
         for raw in ["", "abc", "507f1f77bcf86cd799439011", "preview-next", "01ARZ3NDEKTSV4RRFFQ69G5FA!"] {
             assert_eq!(HostId::parse(raw), None, "{raw}");
         }
+    }
+
+    #[test]
+    fn ids_name_their_resource_and_parse_like_their_type() {
+        let id = FilterId::generate();
+        assert_eq!(<FilterId as ResourceId>::parse_id(id.as_str()), Some(id));
+        assert_eq!(FilterId::RESOURCE, "saved filter");
+        assert_eq!(AuditId::RESOURCE, "audit event");
+        assert_eq!(<WebhookId as ResourceId>::parse_id("not-an-id"), None);
+        assert_eq!(<UserId as ResourceId>::parse_id("a b"), None);
+        assert_eq!(UserId::RESOURCE, "user");
     }
 
     #[test]

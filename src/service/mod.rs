@@ -26,6 +26,7 @@ pub use quotas::QuotaView;
 pub use regions::{NextHost, NextRegion, RegionQuery, RegionUtilization};
 pub use search::{SearchKind, SearchQuery};
 pub use shares::SharedResource;
+pub use webhooks::{TargetPolicy, WebhookRequest, WebhookRules};
 
 use crate::clock::SharedClock;
 use crate::domain::{CountryCatalog, QuotaDefaults};
@@ -38,6 +39,7 @@ pub struct Ipam {
     catalog: CountryCatalog,
     clock: SharedClock,
     quotas: QuotaDefaults,
+    webhook_rules: WebhookRules,
 }
 
 impl std::fmt::Debug for Ipam {
@@ -48,9 +50,14 @@ impl std::fmt::Debug for Ipam {
 
 impl Ipam {
     /// Builds the service, loading the country table from the store.
-    pub async fn new(store: Arc<dyn Store>, clock: SharedClock, quotas: QuotaDefaults) -> Result<Self> {
+    pub async fn new(
+        store: Arc<dyn Store>,
+        clock: SharedClock,
+        quotas: QuotaDefaults,
+        webhook_rules: WebhookRules,
+    ) -> Result<Self> {
         let catalog = CountryCatalog::new(store.countries().await?);
-        Ok(Self { store, catalog, clock, quotas })
+        Ok(Self { store, catalog, clock, quotas, webhook_rules })
     }
 
     /// The store (for health checks and jobs).

@@ -373,90 +373,92 @@ impl Backend {
     }
 }
 
-/// Applies pending migrations (`ipam migrate`); returns the backend name and what was applied.
-pub async fn apply_migrations(settings: &Settings) -> anyhow::Result<(&'static str, Vec<migrations::Applied>)> {
-    let url = settings.database_url();
-    let url = url.expose_secret();
-    match Backend::of(url)? {
-        Backend::Sqlite => Ok(("sqlite", sqlite::SqliteStore::connect(url, 1).await?.prepare().await?)),
-        Backend::Mongo => Ok(("mongodb", mongo::MongoStore::connect(url).await?.prepare().await?)),
+/// Schema administration, the same on every backend: what `ipam migrate` (and its `--status`
+/// and `--rollback`) and `ipam verify-indexes` do. Each backend implements it in its `migrate`
+/// module.
+#[async_trait]
+pub trait SchemaAdmin: Send + Sync {
+    /// Applies pending migrations and seeds the reference data; returns what was applied.
+    async fn prepare(&self) -> anyhow::Result<Vec<migrations::Applied>>;
+
+    /// Every migration and whether it is applied.
+    async fn migration_status(&self) -> anyhow::Result<Vec<migrations::MigrationState>>;
+
+    /// Rolls back the most recent migration in force (`None` when none is).
+    async fn rollback_latest(&self) -> anyhow::Result<Option<ipam_migrations::Migration>>;
+
+    /// Compares live indexes with the expected ones.
+    async fn verify_indexes(&self) -> anyhow::Result<Vec<migrations::IndexReport>>;
+}
+
+/// A connected database, whichever backend `IPAM_DATABASE_URL` names: its store and its
+/// schema administration (the same connection behind both).
+#[derive(Clone)]
+pub struct Database {
+    store: Arc<dyn Store>,
+    schema: Arc<dyn SchemaAdmin>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database").field("backend", &self.backend()).finish_non_exhaustive()
     }
 }
 
-/// Every migration and whether it is applied (`ipam migrate --status`).
-pub async fn migration_status(settings: &Settings) -> anyhow::Result<(&'static str, Vec<migrations::MigrationState>)> {
+/// Connects to the database `IPAM_DATABASE_URL` names (the one place that tells the backends
+/// apart). `max_connections` applies to SQLite; MongoDB's driver sizes its own pool.
+pub async fn connect(settings: &Settings, max_connections: u32) -> anyhow::Result<Database> {
     let url = settings.database_url();
     let url = url.expose_secret();
     match Backend::of(url)? {
-        Backend::Sqlite => {
-            let store = sqlite::SqliteStore::connect(url, 1).await?;
-            Ok(("sqlite", sqlite::migrate::status(store.pool()).await?))
-        }
-        Backend::Mongo => {
-            let store = mongo::MongoStore::connect(url).await?;
-            Ok(("mongodb", mongo::migrate::status(store.database()).await?))
-        }
+        Backend::Sqlite => Ok(Database::new(Arc::new(sqlite::SqliteStore::connect(url, max_connections).await?))),
+        Backend::Mongo => Ok(Database::new(Arc::new(mongo::MongoStore::connect(url).await?))),
     }
 }
 
-/// Rolls back the most recent migration in force (`ipam migrate --rollback`).
-pub async fn rollback_migration(
-    settings: &Settings,
-) -> anyhow::Result<(&'static str, Option<ipam_migrations::Migration>)> {
-    let url = settings.database_url();
-    let url = url.expose_secret();
-    match Backend::of(url)? {
-        Backend::Sqlite => {
-            let store = sqlite::SqliteStore::connect(url, 1).await?;
-            Ok(("sqlite", sqlite::migrate::rollback_latest(store.pool()).await?))
-        }
-        Backend::Mongo => {
-            let store = mongo::MongoStore::connect(url).await?;
-            Ok(("mongodb", mongo::migrate::rollback_latest(store.database()).await?))
-        }
+impl Database {
+    fn new<B: Store + SchemaAdmin + 'static>(backend: Arc<B>) -> Self {
+        Self { store: backend.clone(), schema: backend }
     }
-}
 
-/// Compares live indexes with the expected ones (`ipam verify-indexes`).
-pub async fn verify_indexes(settings: &Settings) -> anyhow::Result<(&'static str, Vec<migrations::IndexReport>)> {
-    let url = settings.database_url();
-    let url = url.expose_secret();
-    match Backend::of(url)? {
-        Backend::Sqlite => {
-            let store = sqlite::SqliteStore::connect(url, 1).await?;
-            Ok(("sqlite", sqlite::migrate::verify_indexes(store.pool()).await?))
-        }
-        Backend::Mongo => {
-            let store = mongo::MongoStore::connect(url).await?;
-            Ok(("mongodb", mongo::migrate::verify_indexes(store.database()).await?))
-        }
+    /// `sqlite` or `mongodb`.
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    /// The store.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// Applies pending migrations and seeds the reference data (`ipam migrate`).
+    pub async fn prepare(&self) -> anyhow::Result<Vec<migrations::Applied>> {
+        self.schema.prepare().await
+    }
+
+    /// Every migration and whether it is applied (`ipam migrate --status`).
+    pub async fn migration_status(&self) -> anyhow::Result<Vec<migrations::MigrationState>> {
+        self.schema.migration_status().await
+    }
+
+    /// Rolls back the most recent migration in force (`ipam migrate --rollback`).
+    pub async fn rollback_latest(&self) -> anyhow::Result<Option<ipam_migrations::Migration>> {
+        self.schema.rollback_latest().await
+    }
+
+    /// Compares live indexes with the expected ones (`ipam verify-indexes`).
+    pub async fn verify_indexes(&self) -> anyhow::Result<Vec<migrations::IndexReport>> {
+        self.schema.verify_indexes().await
     }
 }
 
 /// Opens the store named by `IPAM_DATABASE_URL`, applying migrations when `auto_migrate` is on.
 pub async fn open(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
-    let url = settings.database_url();
-    let url = url.expose_secret();
-    let pending = |states: &[migrations::MigrationState]| states.iter().any(|m| m.applied_at.is_none());
-    let not_migrated = "the database schema is not up to date: run `ipam migrate` (or set IPAM_AUTO_MIGRATE=true)";
-    match Backend::of(url)? {
-        Backend::Sqlite => {
-            let store = sqlite::SqliteStore::connect(url, settings.database_max_connections).await?;
-            if settings.auto_migrate {
-                store.prepare().await?;
-            } else if pending(&sqlite::migrate::status(store.pool()).await?) {
-                anyhow::bail!(not_migrated);
-            }
-            Ok(Arc::new(store))
-        }
-        Backend::Mongo => {
-            let store = mongo::MongoStore::connect(url).await?;
-            if settings.auto_migrate {
-                store.prepare().await?;
-            } else if pending(&mongo::migrate::status(store.database()).await?) {
-                anyhow::bail!(not_migrated);
-            }
-            Ok(Arc::new(store))
-        }
+    let db = connect(settings, settings.database_max_connections).await?;
+    if settings.auto_migrate {
+        db.prepare().await?;
+    } else if db.migration_status().await?.iter().any(|m| m.applied_at.is_none()) {
+        anyhow::bail!("the database schema is not up to date: run `ipam migrate` (or set IPAM_AUTO_MIGRATE=true)");
     }
+    Ok(db.store())
 }

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use ipam_core::domain::{AuditAction, AuditId, AuditResource, OctetRange, PageRequest};
+use ipam_core::domain::{AuditAction, AuditId, AuditResource, HostId, OctetRange, PageRequest, RegionId};
 use ipam_core::storage::AuditFilter;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use crate::auth::{Auth, Read};
 use crate::dto::{AuditEventResponse, PageResponse};
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{AppPath, AppQuery, QueryParser, host_id, region_id, shorten};
+use crate::extract::{AppQuery, PathId, QueryParser, shorten};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -75,9 +75,8 @@ async fn list_audit(
 async fn get_audit_event(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<AuditId>,
 ) -> ApiResult<Json<AuditEventResponse>> {
-    let id = AuditId::parse(&id).ok_or_else(|| ipam_core::IpamError::not_found("audit event", shorten(&id)))?;
     Ok(Json(s.ipam.audit_event(&actor, &id).await?.into()))
 }
 
@@ -106,10 +105,9 @@ fn page(q: &HistoryParams) -> ApiResult<PageRequest> {
 async fn region_history(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<RegionId>,
     AppQuery(q): AppQuery<HistoryParams>,
 ) -> ApiResult<Json<PageResponse<AuditEventResponse>>> {
-    let id = region_id(&id)?;
     let events = s.ipam.resource_history(&actor, AuditResource::Region, id.as_str(), page(&q)?).await?;
     Ok(Json(PageResponse::from_page(events, AuditEventResponse::from)))
 }
@@ -122,10 +120,9 @@ async fn region_history(
 async fn host_history(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<HostId>,
     AppQuery(q): AppQuery<HistoryParams>,
 ) -> ApiResult<Json<PageResponse<AuditEventResponse>>> {
-    let id = host_id(&id)?;
     let events = s.ipam.resource_history(&actor, AuditResource::Host, id.as_str(), page(&q)?).await?;
     Ok(Json(PageResponse::from_page(events, AuditEventResponse::from)))
 }

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use ipam_core::domain::{Comment, CommentTarget, CommentText};
+use ipam_core::domain::{Comment, CommentTarget, CommentText, HostId, RegionId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use crate::auth::{Auth, Read, Update};
 use crate::dto::{PageResponse, created};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppPath, AppQuery, QueryParser, host_id, region_id};
+use crate::extract::{AppJson, AppQuery, PathId, QueryParser};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -106,11 +106,10 @@ async fn list(
 async fn add_region_comment(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<RegionId>,
     AppJson(body): AppJson<CommentRequest>,
 ) -> ApiResult<Response> {
-    let target = CommentTarget::Region(region_id(&id)?);
-    add(s, actor, target, body).await
+    add(s, actor, CommentTarget::Region(id), body).await
 }
 
 /// A region's comments, newest first.
@@ -121,10 +120,10 @@ async fn add_region_comment(
 async fn list_region_comments(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<RegionId>,
     AppQuery(params): AppQuery<CommentListParams>,
 ) -> ApiResult<Json<PageResponse<CommentResponse>>> {
-    list(s, actor, CommentTarget::Region(region_id(&id)?), params).await
+    list(s, actor, CommentTarget::Region(id), params).await
 }
 
 /// Adds a comment to a host (audited).
@@ -135,11 +134,10 @@ async fn list_region_comments(
 async fn add_host_comment(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<HostId>,
     AppJson(body): AppJson<CommentRequest>,
 ) -> ApiResult<Response> {
-    let target = CommentTarget::Host(host_id(&id)?);
-    add(s, actor, target, body).await
+    add(s, actor, CommentTarget::Host(id), body).await
 }
 
 /// A host's comments, newest first.
@@ -150,8 +148,8 @@ async fn add_host_comment(
 async fn list_host_comments(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<HostId>,
     AppQuery(params): AppQuery<CommentListParams>,
 ) -> ApiResult<Json<PageResponse<CommentResponse>>> {
-    list(s, actor, CommentTarget::Host(host_id(&id)?), params).await
+    list(s, actor, CommentTarget::Host(id), params).await
 }

@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
+use ipam_core::IpamError;
 use ipam_core::auth::Actor;
 use ipam_core::domain::{
     DeviceType, FilterCriteria, FilterId, FilterName, OctetRange, OwnerLabel, Preferences, PreferencesPatch, RegionId,
@@ -23,7 +24,7 @@ use utoipa_axum::routes;
 use crate::auth::{Auth, Read, Update};
 use crate::dto::{PageResponse, created, double_option};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppPath, parse_time, shorten};
+use crate::extract::{AppJson, PathId, parse_time, shorten};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -261,9 +262,8 @@ async fn list_filters(
 async fn delete_filter(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<FilterId>,
 ) -> ApiResult<StatusCode> {
-    let id = FilterId::parse(&id).ok_or_else(|| ipam_core::IpamError::not_found("saved filter", shorten(&id)))?;
     s.ipam.delete_filter(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -271,12 +271,17 @@ async fn delete_filter(
 /// The criteria of the caller's saved filter `raw` (for `?filter_id=`), as key → value.
 pub(crate) async fn saved_criteria(s: &AppState, actor: &Actor, raw: &str) -> ApiResult<Vec<(String, String)>> {
     let id = FilterId::parse(raw).ok_or_else(|| ApiError::invalid("filter_id", "is not a saved filter id"))?;
-    let filter = s
-        .ipam
-        .saved_filter(actor, &id)
-        .await
-        .map_err(|_| ApiError::invalid("filter_id", "no saved filter has this id"))?;
+    let filter = s.ipam.saved_filter(actor, &id).await.map_err(unknown_filter_is_invalid)?;
     Ok(filter.criteria.pairs().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+}
+
+/// A filter the caller does not have makes `?filter_id=` a bad parameter of the list (422),
+/// not a missing list; any other failure (the database) stays what it is.
+fn unknown_filter_is_invalid(e: IpamError) -> ApiError {
+    match e {
+        IpamError::NotFound { .. } => ApiError::invalid("filter_id", "no saved filter has this id"),
+        other => other.into(),
+    }
 }
 
 /// A list query a saved filter can fill in (`?filter_id=`).
@@ -297,5 +302,21 @@ pub(crate) trait AbsorbsCriteria {
                 slot.get_or_insert(value);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_missing_filter_is_a_bad_filter_id() {
+        let missing = unknown_filter_is_invalid(IpamError::not_found("saved filter", "01ARZ3NDEKTSV4RRFFQ69G5FAV"));
+        assert!(
+            matches!(&missing, ApiError::Domain(IpamError::Validation(e)) if e.iter().any(|(k, _)| k == "filter_id")),
+            "{missing:?}"
+        );
+        let down = unknown_filter_is_invalid(IpamError::Internal(anyhow::anyhow!("database is down")));
+        assert!(matches!(down, ApiError::Domain(IpamError::Internal(_))), "{down:?}");
     }
 }

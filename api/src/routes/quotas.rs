@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use crate::auth::{Admin, Auth, Read};
 use crate::dto::{PageResponse, double_option};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppPath, AppQuery, QueryParser, shorten};
+use crate::extract::{AppJson, AppPath, AppQuery, PathId, QueryParser};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -123,10 +123,6 @@ async fn list_quotas(
     Ok(Json(PageResponse::from_page(s.ipam.quotas(page).await?, QuotaResponse::from)))
 }
 
-fn user(raw: &str) -> ApiResult<UserId> {
-    UserId::parse(raw).map_err(|_| ipam_core::IpamError::not_found("user", shorten(raw)).into())
-}
-
 /// Any user's quota (administrators).
 #[utoipa::path(get, path = "/ipam/admin/quotas/{user_id}", tag = "quotas",
     params(("user_id" = String, Path, description = "User id")),
@@ -135,9 +131,9 @@ fn user(raw: &str) -> ApiResult<UserId> {
 async fn get_quota(
     State(s): State<AppState>,
     _admin: Auth<Admin>,
-    AppPath(id): AppPath<String>,
+    PathId(user): PathId<UserId>,
 ) -> ApiResult<Json<QuotaResponse>> {
-    Ok(Json(s.ipam.quota_of(&user(&id)?).await?.into()))
+    Ok(Json(s.ipam.quota_of(&user).await?.into()))
 }
 
 /// New limits; `null` returns a limit to the configured default.
@@ -163,10 +159,11 @@ pub(crate) struct QuotaUpdateRequest {
 async fn update_quota(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Admin>,
+    // Not `PathId`: a limit for a user that cannot exist is a bad request (422), not a 404.
     AppPath(id): AppPath<String>,
     AppJson(body): AppJson<QuotaUpdateRequest>,
 ) -> ApiResult<Json<QuotaResponse>> {
-    let target = user(&id).map_err(|_| ApiError::invalid("user_id", "is not a valid user id"))?;
+    let target = UserId::parse(&id).map_err(|_| ApiError::invalid("user_id", "is not a valid user id"))?;
     let patch = QuotaPatch { region_quota: body.region_quota, host_quota: body.host_quota };
     Ok(Json(s.ipam.update_quota(&actor, &target, &patch).await?.into()))
 }

@@ -21,7 +21,7 @@ use utoipa_axum::routes;
 use crate::auth::{Auth, Read, Update};
 use crate::dto::{PageResponse, created};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppPath, AppQuery, QueryParser, shorten};
+use crate::extract::{AppJson, AppPath, AppQuery, PathId, QueryParser};
 use crate::state::AppState;
 
 /// Share management (authenticated, standard class).
@@ -174,9 +174,8 @@ async fn list_shares(
 async fn revoke_share(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<ShareId>,
 ) -> ApiResult<StatusCode> {
-    let id = ShareId::parse(&id).ok_or_else(|| ipam_core::IpamError::not_found("share", shorten(&id)))?;
     s.ipam.revoke_share(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,9 +8,10 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use ipam_core::IpamError;
 use ipam_core::domain::{
-    Delivery, DeliveryId, Description, PageRequest, Webhook, WebhookEvents, WebhookId, WebhookPatch, WebhookUrl,
+    Delivery, DeliveryId, Description, PageRequest, Webhook, WebhookEvents, WebhookId, WebhookPatch,
 };
 use ipam_core::error::FieldErrors;
+use ipam_core::service::WebhookRequest;
 use ipam_jobs::{Envelope, Job};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -20,7 +21,7 @@ use utoipa_axum::routes;
 use crate::auth::{Auth, Read, Update};
 use crate::dto::{PageResponse, created, double_option};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppPath, AppQuery, QueryParser, shorten};
+use crate::extract::{AppJson, AppQuery, PathId, PathIds, QueryParser};
 use crate::state::AppState;
 
 /// Webhook management (authenticated, standard class).
@@ -47,6 +48,16 @@ pub(crate) struct CreateWebhookRequest {
     events: Vec<String>,
     /// Note, up to 500 characters.
     description: Option<String>,
+}
+
+impl CreateWebhookRequest {
+    fn as_request(&self) -> WebhookRequest<'_> {
+        WebhookRequest {
+            webhook_url: &self.webhook_url,
+            events: &self.events,
+            description: self.description.as_deref(),
+        }
+    }
 }
 
 /// Change a webhook.
@@ -215,10 +226,6 @@ pub(crate) struct PageParams {
     page_size: Option<String>,
 }
 
-fn webhook_id(raw: &str) -> Result<WebhookId, IpamError> {
-    WebhookId::parse(raw).ok_or_else(|| IpamError::not_found("webhook", shorten(raw)))
-}
-
 fn page(q: &PageParams) -> ApiResult<PageRequest> {
     let mut p = QueryParser::new();
     let page = p.page(q.page.as_ref(), q.page_size.as_ref());
@@ -249,20 +256,7 @@ async fn create_webhook(
     Auth(actor, ..): Auth<Update>,
     AppJson(body): AppJson<CreateWebhookRequest>,
 ) -> ApiResult<Response> {
-    let mut e = FieldErrors::new();
-    let url = e.check("webhook_url", WebhookUrl::parse(&body.webhook_url));
-    let events = e.check("events", WebhookEvents::parse(&body.events));
-    let description = body.description.and_then(|d| e.check("description", Description::parse_optional(&d)).flatten());
-    if let Some(url) = &url
-        && let Err(problem) = ipam_jobs::target::check(url, s.settings.webhook_allow_private_targets).await
-    {
-        e.add("webhook_url", problem);
-    }
-    let (Some(url), Some(events)) = (url, events) else { return Err(ApiError::fields(e)) };
-    if !e.is_empty() {
-        return Err(ApiError::fields(e));
-    }
-    let w = s.ipam.create_webhook(&actor, url, events, description, s.settings.webhook_max_per_user).await?;
+    let w = s.ipam.create_webhook(&actor, body.as_request()).await?;
     Ok(created(format!("/ipam/webhooks/{}", w.id), WebhookResponse::new(w, true)))
 }
 
@@ -285,9 +279,9 @@ async fn list_webhooks(
 async fn get_webhook(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<WebhookId>,
 ) -> ApiResult<Json<WebhookResponse>> {
-    Ok(Json(WebhookResponse::new(s.ipam.webhook(&actor, &webhook_id(&id)?).await?, false)))
+    Ok(Json(WebhookResponse::new(s.ipam.webhook(&actor, &id).await?, false)))
 }
 
 /// Enables or disables a webhook (enabling resets its failure count), or changes its events or note.
@@ -298,10 +292,9 @@ async fn get_webhook(
 async fn update_webhook(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<WebhookId>,
     AppJson(body): AppJson<UpdateWebhookRequest>,
 ) -> ApiResult<Json<WebhookResponse>> {
-    let id = webhook_id(&id)?;
     let mut e = FieldErrors::new();
     let events = body.events.map(|ev| e.check("events", WebhookEvents::parse(&ev)));
     let description = body.description.map(|d| match d {
@@ -323,9 +316,9 @@ async fn update_webhook(
 async fn delete_webhook(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<WebhookId>,
 ) -> ApiResult<StatusCode> {
-    s.ipam.delete_webhook(&actor, &webhook_id(&id)?).await?;
+    s.ipam.delete_webhook(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -337,10 +330,10 @@ async fn delete_webhook(
 async fn list_deliveries(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<WebhookId>,
     AppQuery(q): AppQuery<PageParams>,
 ) -> ApiResult<Json<PageResponse<DeliveryResponse>>> {
-    let deliveries = s.ipam.deliveries(&actor, &webhook_id(&id)?, page(&q)?).await?;
+    let deliveries = s.ipam.deliveries(&actor, &id, page(&q)?).await?;
     Ok(Json(PageResponse::from_page(deliveries, DeliveryResponse::from)))
 }
 
@@ -351,9 +344,8 @@ async fn list_deliveries(
 async fn test_webhook(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<WebhookId>,
 ) -> ApiResult<Response> {
-    let id = webhook_id(&id)?;
     let delivery = s.ipam.ping_webhook(&actor, &id).await?;
     queue_delivery(&s, &id, &delivery).await
 }
@@ -367,11 +359,8 @@ async fn test_webhook(
 async fn retry_delivery(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    AppPath((id, delivery)): AppPath<(String, String)>,
+    PathIds(id, delivery_id): PathIds<WebhookId, DeliveryId>,
 ) -> ApiResult<Response> {
-    let id = webhook_id(&id)?;
-    let delivery_id =
-        DeliveryId::parse(&delivery).ok_or_else(|| IpamError::not_found("delivery", shorten(&delivery)))?;
     let d = s.ipam.retry_delivery(&actor, &id, &delivery_id).await?;
     queue_delivery(&s, &id, &d).await
 }

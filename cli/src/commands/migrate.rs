@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use ipam_core::configuration::Settings;
-use ipam_core::storage::{apply_migrations, migration_status, rollback_migration};
+use ipam_core::storage::{Database, connect};
 
 /// Options of `ipam migrate`.
 #[derive(Debug, clap::Args)]
@@ -24,11 +24,12 @@ const RULE: &str = "============================================================
 
 pub(crate) async fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitCode> {
     if args.rollback {
-        return rollback(settings, args.yes).await;
+        return rollback(&connect(settings, 1).await?, args.yes).await;
     }
     if args.status {
-        let (backend, states) = migration_status(settings).await?;
-        println!("{RULE}\nIPAM Migration Status ({backend})\n{RULE}");
+        let db = connect(settings, 1).await?;
+        let states = db.migration_status().await?;
+        println!("{RULE}\nIPAM Migration Status ({})\n{RULE}", db.backend());
         for s in &states {
             let m = s.migration;
             match s.applied_at {
@@ -43,8 +44,9 @@ pub(crate) async fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitC
     println!("{RULE}\nStarting IPAM Database Migration\n{RULE}");
     println!("Connecting to database...");
     let started = Instant::now();
-    let (backend, applied) = apply_migrations(settings).await?;
-    println!("Database connection successful ({backend})");
+    let db = connect(settings, 1).await?;
+    let applied = db.prepare().await?;
+    println!("Database connection successful ({})", db.backend());
     if applied.is_empty() {
         println!("\nMigration was skipped (already applied)");
         return Ok(ExitCode::SUCCESS);
@@ -62,8 +64,8 @@ pub(crate) async fn run(settings: &Settings, args: Args) -> anyhow::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-async fn rollback(settings: &Settings, yes: bool) -> anyhow::Result<ExitCode> {
-    let (backend, states) = migration_status(settings).await?;
+async fn rollback(db: &Database, yes: bool) -> anyhow::Result<ExitCode> {
+    let (backend, states) = (db.backend(), db.migration_status().await?);
     let Some(latest) = states.iter().rev().find(|s| s.applied_at.is_some()).map(|s| s.migration) else {
         println!("Nothing to roll back: no migration is applied ({backend}).");
         return Ok(ExitCode::SUCCESS);
@@ -83,7 +85,7 @@ async fn rollback(settings: &Settings, yes: bool) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     }
-    let (_, rolled) = rollback_migration(settings).await?;
+    let rolled = db.rollback_latest().await?;
     match rolled {
         Some(m) => println!("\n✅ Migration {} ({}) rolled back; `ipam migrate` applies it again.", m.version, m.name),
         None => println!("\nNothing to roll back."),

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use ipam_core::configuration::Settings;
-use ipam_core::storage::verify_indexes;
+use ipam_core::storage::connect;
 
 const RULE: &str = "================================================================================";
 
@@ -17,7 +17,8 @@ fn ttl(backend: &str, expire_after_secs: Option<u64>) -> String {
 
 pub(crate) async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     println!("{RULE}\nIPAM Index Verification\n{RULE}");
-    let (backend, reports) = verify_indexes(settings).await?;
+    let db = connect(settings, 1).await?;
+    let (backend, reports) = (db.backend(), db.verify_indexes().await?);
     println!("✓ Connected to database ({backend})\n");
     for r in &reports {
         if !r.exists {

@@ -168,6 +168,25 @@ pub async fn verify_indexes(db: &Database) -> anyhow::Result<Vec<crate::storage:
     Ok(reports)
 }
 
+#[async_trait::async_trait]
+impl crate::storage::SchemaAdmin for super::MongoStore {
+    async fn prepare(&self) -> anyhow::Result<Vec<Applied>> {
+        super::MongoStore::prepare(self).await
+    }
+
+    async fn migration_status(&self) -> anyhow::Result<Vec<MigrationState>> {
+        status(self.database()).await
+    }
+
+    async fn rollback_latest(&self) -> anyhow::Result<Option<ipam_migrations::Migration>> {
+        rollback_latest(self.database()).await
+    }
+
+    async fn verify_indexes(&self) -> anyhow::Result<Vec<crate::storage::migrations::IndexReport>> {
+        verify_indexes(self.database()).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use ipam_migrations::CORE_COLLECTIONS;

@@ -142,6 +142,25 @@ pub async fn verify_indexes(pool: &SqlitePool) -> anyhow::Result<Vec<crate::stor
     Ok(reports)
 }
 
+#[async_trait::async_trait]
+impl crate::storage::SchemaAdmin for super::SqliteStore {
+    async fn prepare(&self) -> anyhow::Result<Vec<Applied>> {
+        super::SqliteStore::prepare(self).await
+    }
+
+    async fn migration_status(&self) -> anyhow::Result<Vec<MigrationState>> {
+        status(self.pool()).await
+    }
+
+    async fn rollback_latest(&self) -> anyhow::Result<Option<ipam_migrations::Migration>> {
+        rollback_latest(self.pool()).await
+    }
+
+    async fn verify_indexes(&self) -> anyhow::Result<Vec<crate::storage::migrations::IndexReport>> {
+        verify_indexes(self.pool()).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use ipam_core::domain::{RegionStatus, TenAddress};
+use ipam_core::domain::{HostId, RegionId, RegionStatus, TenAddress};
 use ipam_core::storage::ReleaseOutcome;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -20,7 +20,7 @@ use self::requests::{
 use crate::auth::{Allocate, Auth, Read, Release, Update};
 use crate::dto::{HostResponse, InterpretResponse, PageResponse, created};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppPath, AppQuery, MaybeJson, host_id, region_id, shorten};
+use crate::extract::{AppJson, AppPath, AppQuery, MaybeJson, PathId, known_id, shorten};
 use crate::routes::preferences::AbsorbsCriteria;
 use crate::state::AppState;
 
@@ -120,9 +120,9 @@ async fn list_hosts(
 async fn get_host(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<HostId>,
 ) -> ApiResult<Json<HostResponse>> {
-    let host = s.ipam.host(&actor, &host_id(&id)?).await?;
+    let host = s.ipam.host(&actor, &id).await?;
     Ok(Json(HostResponse::new(host, s.ipam.catalog())))
 }
 
@@ -177,10 +177,9 @@ async fn bulk_lookup(
 async fn update_host(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<HostId>,
     AppJson(body): AppJson<UpdateHostRequest>,
 ) -> ApiResult<Json<HostResponse>> {
-    let id = host_id(&id)?;
     let (patch, reason) = body.parse()?;
     let host = s.ipam.update_host(&actor, &id, &patch, reason.as_ref()).await?;
     Ok(Json(HostResponse::new(host, s.ipam.catalog())))
@@ -195,11 +194,10 @@ async fn update_host(
 async fn release_host(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Release>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<HostId>,
     AppQuery(query): AppQuery<ReleaseParams>,
     MaybeJson(body): MaybeJson<ReleaseParams>,
 ) -> ApiResult<StatusCode> {
-    let id = host_id(&id)?;
     let reason = ReleaseParams::parse(query, body)?;
     s.ipam.release_host(&actor, &id, &reason).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -308,7 +306,7 @@ async fn preview_next_host(
     AppQuery(params): AppQuery<PreviewParams>,
 ) -> ApiResult<Json<NextHostResponse>> {
     let raw = params.region_id.ok_or_else(|| ApiError::invalid("region_id", "is required"))?;
-    let next = s.ipam.preview_next_host(&actor, &region_id(&raw)?).await?;
+    let next = s.ipam.preview_next_host(&actor, &known_id::<RegionId>(&raw)?).await?;
     let r = next.region;
     let next_ip = next.z.map(|z| ipam_core::domain::address::host_ip(r.x, r.y, z));
     let message = match &next_ip {

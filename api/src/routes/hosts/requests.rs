@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::dto::double_option;
 use crate::error::ApiError;
-use crate::extract::{QueryParser, region_id, shorten};
+use crate::extract::{QueryParser, known_id, shorten};
 use crate::routes::preferences::AbsorbsCriteria;
 
 /// The optional descriptive fields shared by create and batch (inlined in both bodies, since
@@ -108,7 +108,7 @@ detail_fields! {
 
 impl CreateHostRequest {
     pub(crate) fn parse(self) -> Result<(RegionId, NewHost), ApiError> {
-        let region = region_id(&self.region_id)?;
+        let region = known_id::<RegionId>(&self.region_id)?;
         let mut e = FieldErrors::new();
         let hostname = e.check("hostname", Hostname::parse(&self.hostname));
         let details = self.details().parse(&mut e);
@@ -143,7 +143,7 @@ detail_fields! {
 
 impl BatchHostRequest {
     pub(crate) fn parse(self) -> Result<BatchRequest, ApiError> {
-        let region = region_id(&self.region_id)?;
+        let region = known_id::<RegionId>(&self.region_id)?;
         let mut e = FieldErrors::new();
         if !(1..=100).contains(&self.count) {
             e.add("count", "must be between 1 and 100");

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use ipam_core::domain::RegionId;
 use ipam_core::domain::address::region_cidr;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -16,7 +17,7 @@ use self::requests::{CreateRegionRequest, PreviewParams, RegionListParams, Retir
 use crate::auth::{Allocate, Auth, Read, Release, Update};
 use crate::dto::{PageResponse, RegionResponse, created};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppPath, AppQuery, MaybeJson, region_id};
+use crate::extract::{AppJson, AppQuery, MaybeJson, PathId};
 use crate::routes::preferences::AbsorbsCriteria;
 use crate::state::AppState;
 
@@ -72,9 +73,9 @@ async fn list_regions(
 async fn get_region(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<RegionId>,
 ) -> ApiResult<Json<RegionResponse>> {
-    let region = s.ipam.region(&actor, &region_id(&id)?).await?;
+    let region = s.ipam.region(&actor, &id).await?;
     Ok(Json(RegionResponse::new(region, s.ipam.catalog())))
 }
 
@@ -91,10 +92,9 @@ async fn get_region(
 async fn update_region(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Update>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<RegionId>,
     AppJson(body): AppJson<UpdateRegionRequest>,
 ) -> ApiResult<Json<RegionResponse>> {
-    let id = region_id(&id)?;
     let (patch, reason) = body.parse()?;
     let region = s.ipam.update_region(&actor, &id, &patch, reason.as_ref()).await?;
     Ok(Json(RegionResponse::new(region, s.ipam.catalog())))
@@ -115,11 +115,10 @@ async fn update_region(
 async fn retire_region(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Release>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<RegionId>,
     AppQuery(query): AppQuery<RetireParams>,
     MaybeJson(body): MaybeJson<RetireParams>,
 ) -> ApiResult<StatusCode> {
-    let id = region_id(&id)?;
     let (reason, cascade) = RetireParams::parse(query, body)?;
     s.ipam.retire_region(&actor, &id, &reason, cascade).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -152,9 +151,9 @@ pub(crate) struct RegionUtilizationResponse {
 async fn region_utilization(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<RegionId>,
 ) -> ApiResult<Json<RegionUtilizationResponse>> {
-    let u = s.ipam.region_utilization(&actor, &region_id(&id)?).await?;
+    let u = s.ipam.region_utilization(&actor, &id).await?;
     Ok(Json(RegionUtilizationResponse {
         resource_type: "region",
         resource_id: u.region.id.to_string(),

@@ -20,7 +20,7 @@ use self::requests::{ConvertHostRequest, ConvertRegionRequest, CreateReservation
 use crate::auth::{Allocate, Auth, Read, Release};
 use crate::dto::{HostResponse, PageResponse, RegionResponse, created};
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppPath, AppQuery, parse_json, shorten};
+use crate::extract::{AppJson, AppQuery, PathId, parse_json};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -28,10 +28,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_reservation, list_reservations))
         .routes(routes!(get_reservation, cancel_reservation))
         .routes(routes!(convert_reservation))
-}
-
-fn reservation_id(raw: &str) -> ApiResult<ReservationId> {
-    ReservationId::parse(raw).ok_or_else(|| ipam_core::IpamError::not_found("reservation", shorten(raw)).into())
 }
 
 /// A reservation.
@@ -138,9 +134,9 @@ async fn list_reservations(
 async fn get_reservation(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<ReservationId>,
 ) -> ApiResult<Json<ReservationResponse>> {
-    let r = s.ipam.reservation(&actor, &reservation_id(&id)?).await?;
+    let r = s.ipam.reservation(&actor, &id).await?;
     Ok(Json(ReservationResponse::new(r, s.ipam.now())))
 }
 
@@ -152,9 +148,9 @@ async fn get_reservation(
 async fn cancel_reservation(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Release>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<ReservationId>,
 ) -> ApiResult<StatusCode> {
-    s.ipam.cancel_reservation(&actor, &reservation_id(&id)?).await?;
+    s.ipam.cancel_reservation(&actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -189,10 +185,9 @@ pub(crate) struct ConversionResponse {
 async fn convert_reservation(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Allocate>,
-    AppPath(id): AppPath<String>,
+    PathId(id): PathId<ReservationId>,
     AppJson(body): AppJson<Value>,
 ) -> ApiResult<Response> {
-    let id = reservation_id(&id)?;
     let r = s.ipam.reservation(&actor, &id).await?;
     let bytes = Bytes::from(body.to_string());
     let catalog = s.ipam.catalog();
