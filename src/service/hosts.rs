@@ -195,9 +195,22 @@ mod tests {
     use super::*;
     use crate::auth::{Permission, Permissions};
     use crate::clock::ManualClock;
-    use crate::domain::{AuditAction, Description, Hostname, NewRegion, QuotaDefaults, RegionName, UserId, Username};
+    use crate::domain::{
+        AuditAction, Description, Hostname, NewRegion, QuotaDefaults, RegionName, UserId, Username, WebhookUrl,
+    };
+    use crate::service::{TargetPolicy, WebhookRules};
     use crate::storage::AuditFilter;
     use crate::storage::sqlite::SqliteStore;
+
+    /// These tests create no webhook.
+    struct NoTargets;
+
+    #[async_trait::async_trait]
+    impl TargetPolicy for NoTargets {
+        async fn check(&self, _: &WebhookUrl) -> std::result::Result<(), String> {
+            Err("no webhook target in these tests".into())
+        }
+    }
 
     fn user(name: &str) -> Actor {
         Actor {
@@ -231,7 +244,8 @@ mod tests {
         store.prepare().await.unwrap();
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 14, 9, 26, 53).unwrap()));
         let quotas = QuotaDefaults { regions: 10, hosts: 100 };
-        (Ipam::new(Arc::new(store), clock, quotas).await.unwrap(), dir)
+        let webhooks = WebhookRules { targets: Arc::new(NoTargets), max_per_user: 0 };
+        (Ipam::new(Arc::new(store), clock, quotas, webhooks).await.unwrap(), dir)
     }
 
     /// Moved here from the storage conformance case
