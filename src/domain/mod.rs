@@ -35,7 +35,7 @@ pub use paging::{Page, PageRequest};
 pub use preferences::{FilterCriteria, FilterName, Preferences, PreferencesPatch, SavedFilter, Theme};
 pub use quota::{QuotaDefaults, QuotaPatch, QuotaUsage};
 pub use region::{NewRegion, Region, RegionPatch};
-pub use reservation::{NewReservation, Reservation, ReservationKind, ReservationStatus};
+pub use reservation::{Conversion, NewReservation, Reservation, ReservationKind, ReservationStatus};
 pub use share::{Share, ShareKind, ShareToken};
 pub use slots::SlotMap;
 pub use status::{DeviceType, HostStatus, RegionStatus};
