@@ -6,6 +6,7 @@ pub mod audit;
 pub mod comment;
 pub mod country;
 pub mod country_table;
+pub mod delivery;
 pub mod event;
 pub mod host;
 pub mod ids;
@@ -25,6 +26,9 @@ pub use address::{Cidr, OctetRange, TenAddress};
 pub use audit::{AuditAction, AuditEvent, AuditResource, FieldChange};
 pub use comment::{Comment, CommentTarget};
 pub use country::{Country, CountryCatalog, CountryCode};
+pub use delivery::{
+    AttemptOutcome, AttemptRecorded, Delivery, DeliveryAttempt, DeliveryState, DeliveryStep, WebhookAfterAttempt,
+};
 pub use event::{DomainEvent, EventType};
 pub use host::{Host, HostDetails, HostPatch, HostTemplate, NewHost};
 pub use ids::{
@@ -44,7 +48,4 @@ pub use text::{
     Application, CommentText, CostCenter, Description, Hostname, HostnamePrefix, Notes, OsType, OwnerLabel, Purpose,
     Reason, RegionName, ReservationReason, SearchText,
 };
-pub use webhook::{
-    AttemptRecorded, Delivery, DeliveryAttempt, DeliveryState, Webhook, WebhookEvents, WebhookPatch, WebhookSecret,
-    WebhookUrl,
-};
+pub use webhook::{Webhook, WebhookEvents, WebhookPatch, WebhookSecret, WebhookUrl};
