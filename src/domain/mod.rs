@@ -7,6 +7,7 @@ pub mod audit;
 pub mod comment;
 pub mod country;
 pub mod country_table;
+pub mod delivery;
 pub mod event;
 pub mod host;
 pub mod ids;
@@ -26,6 +27,9 @@ pub use address::{Cidr, OctetRange, TenAddress};
 pub use audit::{AuditAction, AuditEvent, AuditResource, FieldChange};
 pub use comment::{Comment, CommentTarget};
 pub use country::{Country, CountryCatalog, CountryCode};
+pub use delivery::{
+    AttemptOutcome, AttemptRecorded, Delivery, DeliveryAttempt, DeliveryState, DeliveryStep, WebhookAfterAttempt,
+};
 pub use event::{DomainEvent, EventType};
 pub use host::{Host, HostDetails, HostPatch, HostTemplate, NewHost};
 pub use ids::{
@@ -36,7 +40,7 @@ pub use paging::{Page, PageRequest};
 pub use preferences::{FilterCriteria, FilterName, Preferences, PreferencesPatch, SavedFilter, Theme};
 pub use quota::{QuotaDefaults, QuotaPatch, QuotaUsage};
 pub use region::{NewRegion, Region, RegionPatch};
-pub use reservation::{NewReservation, Reservation, ReservationKind, ReservationStatus};
+pub use reservation::{Conversion, NewReservation, Reservation, ReservationKind, ReservationStatus};
 pub use share::{Share, ShareKind, ShareToken};
 pub use slots::SlotMap;
 pub use status::{DeviceType, HostStatus, RegionStatus};
@@ -45,7 +49,4 @@ pub use text::{
     Application, CommentText, CostCenter, Description, Hostname, HostnamePrefix, Notes, OsType, OwnerLabel, Purpose,
     Reason, RegionName, ReservationReason, SearchText,
 };
-pub use webhook::{
-    AttemptRecorded, Delivery, DeliveryAttempt, DeliveryState, Webhook, WebhookEvents, WebhookPatch, WebhookSecret,
-    WebhookUrl,
-};
+pub use webhook::{Webhook, WebhookEvents, WebhookPatch, WebhookSecret, WebhookUrl};

@@ -6,8 +6,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
 use super::address::{host_ip, region_cidr};
+use super::audit::{AuditAction, AuditEvent};
 use super::ids::{ReservationId, UserId, Username};
 use super::text::ReservationReason;
+use crate::auth::Actor;
 
 /// Longest reservation.
 pub const MAX_DAYS: u32 = 90;
@@ -87,6 +89,19 @@ pub struct NewReservation {
     pub reason: ReservationReason,
     /// Days until it expires (1..=90); `None` never expires.
     pub expires_in_days: Option<u32>,
+}
+
+/// The audit reason of an automatic expiry.
+pub const EXPIRED_AUTOMATICALLY: &str = "Reservation expired automatically";
+
+/// A conversion decided: the reservation as it is afterwards, and the audit event that records
+/// it (and so raises `reservation.converted`). A backend persists both in one unit of work.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversion {
+    /// The reservation, converted.
+    pub reservation: Reservation,
+    /// Its `convert` audit event; the snapshot names the allocation it became (`converted_to`).
+    pub audit: AuditEvent,
 }
 
 /// A stored reservation.
@@ -177,6 +192,39 @@ impl Reservation {
         Ok(())
     }
 
+    /// Converts this reservation into the allocation `to` (a region or host id) at `now`, by
+    /// `actor`. The caller has checked it with [`Reservation::check_convertible`].
+    pub fn convert(&self, to: &str, actor: &Actor, now: DateTime<Utc>) -> Conversion {
+        let mut converted = self.clone();
+        converted.status = ReservationStatus::Converted;
+        converted.converted_at = Some(now);
+        converted.converted_to = Some(to.to_owned());
+        let mut audit = AuditEvent::reservation(AuditAction::Convert, &converted, actor, None, now);
+        audit.snapshot["converted_to"] = json!(to);
+        Conversion { reservation: converted, audit }
+    }
+
+    /// The audit event of its creation by `actor` (the reason is the reservation's own), which
+    /// raises `reservation.created`.
+    pub fn reserve_event(&self, actor: &Actor, now: DateTime<Utc>) -> AuditEvent {
+        AuditEvent::reservation(AuditAction::Reserve, self, actor, Some(self.reason.to_string()), now)
+    }
+
+    /// The audit event of its cancellation by `actor` (it shows the reservation as it was).
+    pub fn cancel_event(&self, actor: &Actor, now: DateTime<Utc>) -> AuditEvent {
+        AuditEvent::reservation(AuditAction::Cancel, self, actor, None, now)
+    }
+
+    /// The audit event of its automatic expiry at `now` (by `system`), which raises
+    /// `reservation.expired`. The snapshot shows the reservation as it was when it lapsed,
+    /// whatever status the sweep has already stored.
+    pub fn expiry_event(&self, now: DateTime<Utc>) -> AuditEvent {
+        let mut lapsed = self.clone();
+        lapsed.status = ReservationStatus::Active;
+        let reason = Some(EXPIRED_AUTOMATICALLY.to_owned());
+        AuditEvent::reservation(AuditAction::Expire, &lapsed, &Actor::system(), reason, now)
+    }
+
     /// `10.X.Y.0/24` or `10.X.Y.Z`.
     pub fn address(&self) -> String {
         match (self.kind, self.z) {
@@ -228,6 +276,45 @@ mod tests {
         assert_eq!(r.status_at(now + Duration::days(1)), ReservationStatus::Expired);
         assert!(!r.blocks(now + Duration::days(2)));
         assert!(sample(None, now).blocks(now + Duration::days(10_000)), "no expiry means never");
+    }
+
+    #[test]
+    fn a_conversion_records_where_the_reservation_went_and_audits_it() {
+        let now = Utc::now();
+        let r = sample(Some(7), now - Duration::hours(1));
+        let actor = Actor::system();
+        let Conversion { reservation, audit } = r.convert("H1", &actor, now);
+        assert_eq!(reservation.status, ReservationStatus::Converted);
+        assert_eq!(reservation.converted_at, Some(now));
+        assert_eq!(reservation.converted_to.as_deref(), Some("H1"));
+        assert_eq!((reservation.id.clone(), reservation.reason.clone()), (r.id.clone(), r.reason.clone()));
+        assert_eq!(audit.action, AuditAction::Convert);
+        assert_eq!(audit.resource_id, r.id.to_string());
+        assert_eq!(audit.snapshot["status"], "converted");
+        assert_eq!(audit.snapshot["converted_to"], "H1");
+        assert_eq!(audit.reason, None);
+        assert_eq!(audit.timestamp, now);
+        let event = crate::domain::DomainEvent::from_audit(&audit).unwrap();
+        assert_eq!(event.event_type, crate::domain::EventType::ReservationConverted);
+        assert_eq!(event.data["status"], "converted");
+    }
+
+    #[test]
+    fn lifecycle_audits_carry_their_reasons() {
+        let now = Utc::now();
+        let r = sample(Some(1), now - Duration::days(2));
+        let actor = Actor::system();
+        let reserved = r.reserve_event(&actor, now);
+        assert_eq!((reserved.action, reserved.reason.as_deref()), (AuditAction::Reserve, Some("for the new db")));
+        let cancelled = r.cancel_event(&actor, now);
+        assert_eq!((cancelled.action, cancelled.reason), (AuditAction::Cancel, None));
+        let mut stored = r.clone();
+        stored.status = ReservationStatus::Expired;
+        let expired = stored.expiry_event(now);
+        assert_eq!(expired.action, AuditAction::Expire);
+        assert_eq!(expired.reason.as_deref(), Some(EXPIRED_AUTOMATICALLY));
+        assert_eq!(expired.actor_id.as_str(), "system");
+        assert_eq!(expired.snapshot["status"], "expired", "lapsed at its expiry, evaluated at the sweep");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Webhooks: a user's subscription of a URL to event types, and the deliveries of events to it
-//! (one delivery per event and webhook, with every attempt logged).
+//! Webhooks: a user's subscription of a URL to event types, its target and signing secret.
+//! The deliveries of events to it, and what their attempts do to it, are in `delivery.rs`.
 
 use std::net::IpAddr;
 
@@ -8,7 +8,7 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 
 use super::event::EventType;
-use super::ids::{DeliveryId, EventId, UserId, WebhookId};
+use super::ids::{UserId, WebhookId};
 use super::text::Description;
 
 /// Where a webhook posts: an absolute `http`/`https` URL of at most 500 characters, with a
@@ -247,143 +247,6 @@ pub struct WebhookPatch {
     pub events: Option<WebhookEvents>,
     /// New description (`Some(None)` clears it).
     pub description: Option<Option<Description>>,
-}
-
-/// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DeliveryState {
-    /// Waiting for its first attempt or for a retry.
-    Pending,
-    /// A receiver answered 2xx.
-    Succeeded,
-    /// Every attempt failed; it can be retried by hand.
-    Dead,
-}
-
-impl DeliveryState {
-    /// Wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Succeeded => "succeeded",
-            Self::Dead => "dead",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn from_stored(raw: &str) -> Option<Self> {
-        match raw {
-            "pending" => Some(Self::Pending),
-            "succeeded" => Some(Self::Succeeded),
-            "dead" => Some(Self::Dead),
-            _ => None,
-        }
-    }
-}
-
-/// One attempt to deliver.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeliveryAttempt {
-    /// 1 for the first attempt.
-    pub attempt: u32,
-    /// HTTP status, when the receiver answered.
-    pub status_code: Option<u16>,
-    /// Time to the answer (or to the failure).
-    pub response_time_ms: u64,
-    /// What went wrong (non-2xx status, timeout, refused target…).
-    pub error: Option<String>,
-    /// When the attempt was made.
-    pub attempted_at: DateTime<Utc>,
-    /// When the next attempt is due, if there will be one.
-    pub next_retry_at: Option<DateTime<Utc>>,
-}
-
-impl DeliveryAttempt {
-    /// True when the receiver answered 2xx.
-    pub fn succeeded(&self) -> bool {
-        self.status_code.is_some_and(|s| (200..300).contains(&s))
-    }
-}
-
-/// One event on its way to one webhook.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Delivery {
-    /// Identifier (sent as `X-IPAM-Delivery`, the same on every attempt).
-    pub id: DeliveryId,
-    /// Target webhook.
-    pub webhook_id: WebhookId,
-    /// Owner of the webhook.
-    pub user_id: UserId,
-    /// The event delivered.
-    pub event_id: EventId,
-    /// Its type.
-    pub event_type: EventType,
-    /// The exact bytes posted and signed.
-    pub body: String,
-    /// Where it stands.
-    pub state: DeliveryState,
-    /// Every attempt so far, oldest first.
-    pub attempts: Vec<DeliveryAttempt>,
-    /// How many of `attempts` came before the last manual retry (a retried dead delivery gets
-    /// a fresh round of attempts).
-    pub round_start: u32,
-    /// When the next attempt is due (pending deliveries).
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    /// When the event was committed (for the event→delivery latency).
-    pub event_at: DateTime<Utc>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
-}
-
-impl Delivery {
-    /// A pending delivery of `body` (the event's serialised form) to `webhook`, due now.
-    pub fn new(
-        webhook: &Webhook,
-        event_id: &EventId,
-        event_type: EventType,
-        body: String,
-        event_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Self {
-        Self {
-            id: DeliveryId::generate(),
-            webhook_id: webhook.id.clone(),
-            user_id: webhook.user_id.clone(),
-            event_id: event_id.clone(),
-            event_type,
-            body,
-            state: DeliveryState::Pending,
-            attempts: vec![],
-            round_start: 0,
-            next_attempt_at: Some(now),
-            event_at,
-            created_at: now,
-            updated_at: now,
-        }
-    }
-
-    /// Attempts made in the current round (since creation or the last manual retry).
-    pub fn attempts_this_round(&self) -> u32 {
-        u32::try_from(self.attempts.len()).unwrap_or(u32::MAX).saturating_sub(self.round_start)
-    }
-
-    /// The most recent attempt.
-    pub fn last_attempt(&self) -> Option<&DeliveryAttempt> {
-        self.attempts.last()
-    }
-}
-
-/// What recording an attempt did to the delivery and its webhook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AttemptRecorded {
-    /// The delivery's state afterwards.
-    pub state: DeliveryState,
-    /// The webhook's consecutive-failure count afterwards.
-    pub failure_count: u32,
-    /// True when this attempt disabled the webhook.
-    pub webhook_disabled: bool,
 }
 
 #[cfg(test)]

@@ -35,19 +35,9 @@ pub trait OutboxStore: Send + Sync {
     async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64>;
 }
 
-/// How an attempt ended, as the delivery job decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptOutcome {
-    /// The receiver answered 2xx.
-    Succeeded,
-    /// Failed; try again at this time.
-    RetryAt(DateTime<Utc>),
-    /// Failed for the last time: the delivery is dead.
-    Dead,
-    /// Not attempted because the webhook is disabled: the delivery is closed as dead without
-    /// counting against the webhook (a disabled webhook gathers no failures).
-    Abandoned,
-}
+/// How an attempt ended: a domain value (its effects are decided in `domain::delivery`), named
+/// here too because it is part of [`WebhookStore::record_attempt`]'s contract.
+pub use crate::domain::AttemptOutcome;
 
 /// Webhooks and their deliveries.
 #[async_trait]
@@ -99,7 +89,8 @@ pub trait WebhookStore: Send + Sync {
         lease: Duration,
     ) -> Result<Option<(Delivery, Webhook)>>;
     /// Logs an attempt and applies its outcome to the delivery and to the webhook's failure
-    /// count (a dead delivery counts one failure; `disable_after` consecutive ones disable it;
+    /// count, as [`AttemptOutcome::delivery_step`] and [`AttemptOutcome::webhook_after`]
+    /// decide (a dead delivery counts one failure; `disable_after` consecutive ones disable it;
     /// a success resets the count). Only the lease `holder` can record: `None` when the delivery
     /// is gone, no longer pending, or its lease passed to another worker meanwhile.
     async fn record_attempt(

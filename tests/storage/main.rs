@@ -153,6 +153,13 @@ macro_rules! conformance {
             the_relay_finds_overdue_deliveries_and_the_pruner_deletes_only_old_finished_work,
             only_the_worker_holding_the_lease_records_an_attempt,
             a_claimed_delivery_whose_webhook_is_gone_is_deleted,
+            // event payloads
+            region_events_carry_the_regions_public_fields_as_they_are_after_the_change,
+            host_events_carry_the_hosts_public_fields_as_they_are_after_the_change,
+            a_cascade_retirement_releases_each_host_and_retires_the_region,
+            reservation_events_carry_the_reserved_address_its_kind_expiry_and_status,
+            filling_a_region_past_80_and_95_percent_raises_capacity_warning_then_critical,
+            filling_a_country_past_80_and_95_percent_raises_capacity_warning_then_critical,
         ]);
     };
     (@tests $every:tt $backend:ident, $factory:path, [$($(#[$attr:meta])* $name:ident),* $(,)?]) => {

@@ -1,6 +1,7 @@
 //! Webhook deliveries (`ipam_webhook_deliveries`): requeueing, leasing, logging attempts and
 //! their effect on the webhook, and the relay's and pruner's queries. Each state change is one
-//! conditional update, so two workers can never both take or both finish a delivery.
+//! conditional update, so two workers can never both take or both finish a delivery; what an
+//! attempt does to the delivery and its webhook is decided in `domain::delivery`.
 
 use std::time::Duration;
 
@@ -11,10 +12,11 @@ use mongodb::bson::{self, Bson, Document, doc};
 use mongodb::options::{FindOptions, ReturnDocument};
 
 use super::documents::{corrupt, date};
-use super::webhook_docs::{AttemptDoc, DeliveryDoc, WebhookDoc};
+use super::webhook_docs::{AttemptDoc, DeliveryDoc};
 use super::{MongoStore, errors};
 use crate::domain::{
-    AttemptRecorded, Delivery, DeliveryAttempt, DeliveryId, DeliveryState, UserId, Webhook, WebhookId,
+    AttemptRecorded, Delivery, DeliveryAttempt, DeliveryId, DeliveryStep, UserId, Webhook, WebhookAfterAttempt,
+    WebhookId,
 };
 use crate::error::{IpamError, Result};
 use crate::storage::AttemptOutcome;
@@ -68,28 +70,14 @@ pub(super) fn held_filter(id: &DeliveryId, holder: &str) -> Document {
     doc! { "_id": id.as_str(), "state": "pending", "lease_holder": holder }
 }
 
-/// The delivery's state after an attempt with `outcome`, and when the next one is due.
-fn after(outcome: AttemptOutcome) -> (DeliveryState, Option<DateTime<Utc>>) {
-    match outcome {
-        AttemptOutcome::Succeeded => (DeliveryState::Succeeded, None),
-        AttemptOutcome::RetryAt(t) => (DeliveryState::Pending, Some(t)),
-        AttemptOutcome::Dead | AttemptOutcome::Abandoned => (DeliveryState::Dead, None),
-    }
-}
-
-/// Logs `attempt` and applies `outcome`, releasing the lease.
-pub(super) fn attempt_update(
-    attempt: &DeliveryAttempt,
-    outcome: AttemptOutcome,
-    now: DateTime<Utc>,
-) -> Result<Document> {
-    let (state, next) = after(outcome);
+/// Logs `attempt` and moves the delivery one `step`, releasing the lease.
+pub(super) fn attempt_update(attempt: &DeliveryAttempt, step: DeliveryStep, now: DateTime<Utc>) -> Result<Document> {
     let logged = bson::to_bson(&AttemptDoc::new(attempt)).map_err(errors::bson)?;
     Ok(doc! {
         "$push": { "attempts": logged },
         "$set": {
-            "state": state.as_str(),
-            "next_attempt_at": next.map(date),
+            "state": step.state.as_str(),
+            "next_attempt_at": step.next_attempt_at.map(date),
             "lease_until": Bson::Null,
             "lease_holder": Bson::Null,
             "updated_at": date(now),
@@ -97,35 +85,37 @@ pub(super) fn attempt_update(
     })
 }
 
-/// A success clears the webhook's consecutive failures.
-pub(super) fn success_update(now: DateTime<Utc>) -> Document {
-    doc! { "$set": { "failure_count": 0_i64, "last_delivery": date(now) } }
+/// How many times an attempt's effect on its webhook is decided again when another writer
+/// changed the webhook between the read and the conditional write. Each miss means another
+/// write landed, so a writer misses at most once per concurrent writer of that webhook; the
+/// bound is well above the workers one webhook can have in flight and only stops a livelock.
+const WEBHOOK_UPDATE_ATTEMPTS: u32 = 64;
+
+/// The webhook as the domain's decision read it: the fields that decision depends on
+/// (`failure_count`, `is_active`) still hold the values it saw.
+pub(super) fn unchanged_since(read: &Webhook) -> Document {
+    doc! { "_id": read.id.as_str(), "failure_count": i64::from(read.failure_count), "is_active": read.is_active }
 }
 
-/// A dead delivery counts one failure; an active webhook that reaches `disable_after` is
-/// disabled, saying why. One pipeline update, so the count and the decision cannot drift apart
-/// (both conditions of the second stage read the values the first stage left).
-pub(super) fn failure_update(disable_after: u32, now: DateTime<Utc>) -> Vec<Document> {
-    let disable = doc! { "$and": ["$is_active", { "$gte": ["$failure_count", i64::from(disable_after)] }] };
-    let reason = doc! { "$concat": [
-        "disabled after ", { "$toString": "$failure_count" }, " consecutive failed deliveries",
-    ]};
-    vec![
-        doc! { "$set": { "failure_count": { "$add": [{ "$ifNull": ["$failure_count", 0_i64] }, 1_i64] } } },
-        doc! { "$set": {
-            "disabled_reason": { "$cond": [disable.clone(), reason, "$disabled_reason"] },
-            "updated_at": { "$cond": [disable.clone(), date(now), "$updated_at"] },
-            "is_active": { "$cond": [disable, false, "$is_active"] },
-        }},
-    ]
-}
-
-/// The failure count and whether `failure_update` disabled the webhook, from the document as
-/// it was before the update.
-pub(super) fn failure_outcome(before: &WebhookDoc, disable_after: u32) -> Result<(u32, bool)> {
-    let count = u32::try_from(before.failure_count.saturating_add(1))
-        .map_err(|_| corrupt(format!("failure_count = {}", before.failure_count)))?;
-    Ok((count, before.is_active && count >= disable_after))
+/// Sets the fields the decision changed from `before` to `after`; `None` when it changed nothing.
+pub(super) fn webhook_update(before: &Webhook, after: &Webhook) -> Option<Document> {
+    let mut set = Document::new();
+    if after.failure_count != before.failure_count {
+        set.insert("failure_count", i64::from(after.failure_count));
+    }
+    if after.last_delivery_at != before.last_delivery_at {
+        set.insert("last_delivery", after.last_delivery_at.map(date));
+    }
+    if after.is_active != before.is_active {
+        set.insert("is_active", after.is_active);
+    }
+    if after.disabled_reason != before.disabled_reason {
+        set.insert("disabled_reason", after.disabled_reason.as_deref());
+    }
+    if after.updated_at != before.updated_at {
+        set.insert("updated_at", date(after.updated_at));
+    }
+    (!set.is_empty()).then(|| doc! { "$set": set })
 }
 
 /// Pending deliveries due before `due_before` that no worker holds at that time.
@@ -206,38 +196,50 @@ impl MongoStore {
         disable_after: u32,
         now: DateTime<Utc>,
     ) -> Result<Option<AttemptRecorded>> {
+        let step = outcome.delivery_step();
         let logged = self
             .deliveries()
-            .find_one_and_update(held_filter(id, holder), attempt_update(attempt, outcome, now)?)
+            .find_one_and_update(held_filter(id, holder), attempt_update(attempt, step, now)?)
             .await
             .map_err(errors::db)?;
         let Some(logged) = logged else { return Ok(None) };
-        let hook = doc! { "_id": &logged.webhook_id };
-        let (state, _) = after(outcome);
-        let (failure_count, webhook_disabled) = match outcome {
-            AttemptOutcome::Succeeded => {
-                self.webhooks().update_one(hook, success_update(now)).await.map_err(errors::db)?;
-                (0, false)
+        let webhook = WebhookId::from_stored(logged.webhook_id);
+        let after = self.apply_to_webhook(&webhook, outcome, disable_after, now).await?;
+        Ok(Some(AttemptRecorded::new(step, after.as_ref())))
+    }
+
+    /// Applies an attempt's outcome to its webhook as the domain decides it; `None` when the
+    /// webhook was deleted meanwhile.
+    ///
+    /// Why read, decide, then write conditionally: the decision (count a failure, disable at the
+    /// limit with its reason, reset on success) lives once, in `AttemptOutcome::webhook_after`,
+    /// instead of being re-expressed as an aggregation pipeline. The write only lands if the
+    /// fields the decision read are still as read, so a concurrent attempt or owner patch in
+    /// between makes it miss and the decision is taken again on the new values — as race-safe
+    /// as the single-document pipeline update it replaces. Not `atomically!`: a standalone
+    /// server has no transactions, and the delivery's own update above is already settled by
+    /// its lease.
+    async fn apply_to_webhook(
+        &self,
+        webhook: &WebhookId,
+        outcome: AttemptOutcome,
+        disable_after: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Option<WebhookAfterAttempt>> {
+        for _ in 0..WEBHOOK_UPDATE_ATTEMPTS {
+            let read = self.webhooks().find_one(doc! { "_id": webhook.as_str() }).await.map_err(errors::db)?;
+            let Some(read) = read else { return Ok(None) };
+            let before = Webhook::try_from(read)?;
+            let after = outcome.webhook_after(&before, disable_after, now);
+            let Some(update) = webhook_update(&before, &after.webhook) else { return Ok(Some(after)) };
+            let written = self.webhooks().update_one(unchanged_since(&before), update).await.map_err(errors::db)?;
+            if written.matched_count == 1 {
+                return Ok(Some(after));
             }
-            AttemptOutcome::Dead => {
-                let before = self
-                    .webhooks()
-                    .find_one_and_update(hook, failure_update(disable_after, now))
-                    .return_document(ReturnDocument::Before)
-                    .await
-                    .map_err(errors::db)?;
-                match before {
-                    Some(before) => failure_outcome(&before, disable_after)?,
-                    None => (0, false), // the webhook was deleted meanwhile
-                }
-            }
-            AttemptOutcome::RetryAt(_) | AttemptOutcome::Abandoned => {
-                let current = self.webhooks().find_one(hook).await.map_err(errors::db)?;
-                let count = current.map_or(0, |w| w.failure_count);
-                (u32::try_from(count).map_err(|_| corrupt(format!("failure_count = {count}")))?, false)
-            }
-        };
-        Ok(Some(AttemptRecorded { state, failure_count, webhook_disabled }))
+        }
+        Err(IpamError::internal(format!(
+            "webhook {webhook} kept changing during {WEBHOOK_UPDATE_ATTEMPTS} attempts to record a delivery's outcome"
+        )))
     }
 
     /// `WebhookStore::overdue_deliveries`, oldest due first.
@@ -295,17 +297,17 @@ mod tests {
         }
     }
 
-    fn hook(active: bool, failures: u32) -> WebhookDoc {
+    fn hook(active: bool, failures: u32) -> Webhook {
         let mut w = Webhook::new(
             UserId::parse("u1").unwrap(),
             WebhookUrl::parse("https://hooks.example.com/").unwrap(),
             WebhookEvents::parse(&["host.allocated"]).unwrap(),
             None,
-            now(),
+            now() - secs(3600),
         );
         w.is_active = active;
         w.failure_count = failures;
-        WebhookDoc::new(&w)
+        w
     }
 
     #[test]
@@ -342,40 +344,56 @@ mod tests {
         };
         let retry = now() + secs(60);
         assert_eq!(
-            attempt_update(&attempt(), AttemptOutcome::RetryAt(retry), now()).unwrap(),
+            attempt_update(&attempt(), AttemptOutcome::RetryAt(retry).delivery_step(), now()).unwrap(),
             expect("pending", Bson::DateTime(date(retry)))
         );
         assert_eq!(
-            attempt_update(&attempt(), AttemptOutcome::Succeeded, now()).unwrap(),
+            attempt_update(&attempt(), AttemptOutcome::Succeeded.delivery_step(), now()).unwrap(),
             expect("succeeded", Bson::Null)
         );
-        assert_eq!(attempt_update(&attempt(), AttemptOutcome::Dead, now()).unwrap(), expect("dead", Bson::Null));
+        let dead = AttemptOutcome::Dead.delivery_step();
+        assert_eq!(attempt_update(&attempt(), dead, now()).unwrap(), expect("dead", Bson::Null));
+    }
+
+    /// The update `outcome` makes to `before` (with a limit of 5).
+    fn update(outcome: AttemptOutcome, before: &Webhook) -> Option<Document> {
+        webhook_update(before, &outcome.webhook_after(before, 5, now()).webhook)
     }
 
     #[test]
     fn a_success_resets_the_failures_and_stamps_the_last_delivery() {
-        assert_eq!(success_update(now()), doc! { "$set": { "failure_count": 0_i64, "last_delivery": date(now()) } });
+        assert_eq!(
+            update(AttemptOutcome::Succeeded, &hook(true, 3)),
+            Some(doc! { "$set": { "failure_count": 0_i64, "last_delivery": date(now()) } })
+        );
     }
 
     #[test]
     fn a_failure_counts_and_disables_an_active_webhook_at_the_threshold() {
-        let disable = doc! { "$and": ["$is_active", { "$gte": ["$failure_count", 5_i64] }] };
+        assert_eq!(update(AttemptOutcome::Dead, &hook(true, 3)), Some(doc! { "$set": { "failure_count": 4_i64 } }));
         assert_eq!(
-            failure_update(5, now()),
-            vec![
-                doc! { "$set": { "failure_count": { "$add": [{ "$ifNull": ["$failure_count", 0_i64] }, 1_i64] } } },
-                doc! { "$set": {
-                    "disabled_reason": { "$cond": [disable.clone(), { "$concat": [
-                        "disabled after ", { "$toString": "$failure_count" }, " consecutive failed deliveries",
-                    ]}, "$disabled_reason"] },
-                    "updated_at": { "$cond": [disable.clone(), date(now()), "$updated_at"] },
-                    "is_active": { "$cond": [disable, false, "$is_active"] },
-                }},
-            ]
+            update(AttemptOutcome::Dead, &hook(true, 4)),
+            Some(doc! { "$set": {
+                "failure_count": 5_i64, "is_active": false,
+                "disabled_reason": "disabled after 5 consecutive failed deliveries", "updated_at": date(now()),
+            }})
         );
-        assert_eq!(failure_outcome(&hook(true, 3), 5).unwrap(), (4, false));
-        assert_eq!(failure_outcome(&hook(true, 4), 5).unwrap(), (5, true));
-        assert_eq!(failure_outcome(&hook(false, 4), 5).unwrap(), (5, false), "already disabled by hand");
+        assert_eq!(
+            update(AttemptOutcome::Dead, &hook(false, 4)),
+            Some(doc! { "$set": { "failure_count": 5_i64 } }),
+            "already disabled by hand"
+        );
+    }
+
+    #[test]
+    fn a_retry_writes_nothing_and_every_write_is_conditional_on_what_was_read() {
+        assert_eq!(update(AttemptOutcome::RetryAt(now()), &hook(true, 3)), None);
+        assert_eq!(update(AttemptOutcome::Abandoned, &hook(false, 3)), None);
+        let read = hook(false, 3);
+        assert_eq!(
+            unchanged_since(&read),
+            doc! { "_id": read.id.as_str(), "failure_count": 3_i64, "is_active": false }
+        );
     }
 
     #[test]

@@ -15,12 +15,9 @@ use super::documents::date;
 use super::tx::{Tx, atomically, run};
 use super::{MongoStore, errors};
 use crate::auth::Actor;
-use crate::domain::{AuditAction, AuditEvent, Reservation, ReservationStatus, Share};
+use crate::domain::{AuditAction, AuditEvent, Reservation, Share};
 use crate::error::Result;
 use crate::storage::ExpiryStore;
-
-/// The audit reason of an automatic reservation expiry.
-const RESERVATION_EXPIRED: &str = "Reservation expired automatically";
 
 fn system() -> Actor {
     Actor::system()
@@ -64,23 +61,13 @@ where
 impl MongoStore {
     /// Expires one overdue reservation and records it, inside `tx`; false when it was
     /// converted, cancelled or expired by someone else meanwhile.
-    async fn expire_reservation_in(
-        &self,
-        tx: &mut Tx,
-        actor: &Actor,
-        r: &Reservation,
-        now: DateTime<Utc>,
-    ) -> Result<bool> {
+    async fn expire_reservation_in(&self, tx: &mut Tx, r: &Reservation, now: DateTime<Utc>) -> Result<bool> {
         let filter = with_id(r.id.as_str(), overdue_reservations(now));
         let updated = run!(tx, self.reservations().update_one(filter, expire_reservation(now))).map_err(errors::db)?;
         if updated.modified_count != 1 {
             return Ok(false);
         }
-        // The snapshot shows the reservation as it was when it lapsed (as on SQLite).
-        let mut lapsed = r.clone();
-        lapsed.status = ReservationStatus::Active;
-        let reason = Some(RESERVATION_EXPIRED.to_owned());
-        self.record_in(tx, &[AuditEvent::reservation(AuditAction::Expire, &lapsed, actor, reason, now)]).await?;
+        self.record_in(tx, &[r.expiry_event(now)]).await?;
         Ok(true)
     }
 
@@ -105,11 +92,10 @@ impl ExpiryStore for MongoStore {
         if limit == 0 {
             return Ok(0); // a limit of 0 means "no limit" to the server
         }
-        let actor = system();
         let mut expired = 0;
         for doc in overdue(&self.reservations(), overdue_reservations(now), limit).await? {
             let r = Reservation::try_from(doc)?;
-            if atomically!(self, |tx| self.expire_reservation_in(tx, &actor, &r, now).await)? {
+            if atomically!(self, |tx| self.expire_reservation_in(tx, &r, now).await)? {
                 expired += 1;
             }
         }
@@ -139,7 +125,9 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::domain::{DomainEvent, EventType, NewReservation, ReservationKind, ReservationReason};
+    use crate::domain::{
+        DomainEvent, EventType, NewReservation, ReservationKind, ReservationReason, ReservationStatus,
+    };
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap()
@@ -174,8 +162,7 @@ mod tests {
         r.status = ReservationStatus::Expired;
         let actor = system();
         assert!(actor.can(Permission::Admin));
-        let audit =
-            AuditEvent::reservation(AuditAction::Expire, &r, &actor, Some(RESERVATION_EXPIRED.to_owned()), now());
+        let audit = r.expiry_event(now());
         assert_eq!((audit.actor_id.as_str(), audit.actor_username.as_str()), ("system", "system"));
         let event = DomainEvent::from_audit(&audit).unwrap();
         assert_eq!(event.event_type, EventType::ReservationExpired);

@@ -9,15 +9,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mongodb::bson::{self, Bson, DateTime as BsonDateTime, Document, doc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::documents::{corrupt, date, time};
 use super::tx::{Tx, atomically, run};
 use super::{MongoStore, errors, find_all, find_page};
 use crate::auth::Actor;
 use crate::domain::{
-    AuditAction, AuditEvent, Page, PageRequest, Reservation, ReservationId, ReservationKind, ReservationReason,
-    ReservationStatus, UserId, Username,
+    Conversion, Page, PageRequest, Reservation, ReservationId, ReservationKind, ReservationReason, ReservationStatus,
+    UserId, Username,
 };
 use crate::error::{IpamError, Result};
 use crate::storage::conflicts::{address_taken, not_cancellable};
@@ -185,24 +184,20 @@ impl MongoStore {
         to: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let updated = run!(
-            tx,
-            self.reservations().update_one(
-                merge(doc! { "_id": r.id.as_str() }, blocking(now)),
-                doc! { "$set": { "status": "converted", "converted_at": date(now), "converted_to": to, "updated_at": date(now) } },
-            )
-        )
-        .map_err(errors::db)?;
+        let Conversion { reservation: converted, audit } = r.convert(to, actor, now);
+        let set = doc! { "$set": {
+            "status": converted.status.as_str(),
+            "converted_at": converted.converted_at.map(date),
+            "converted_to": converted.converted_to.as_deref(),
+            "updated_at": date(now),
+        }};
+        let updated =
+            run!(tx, self.reservations().update_one(merge(doc! { "_id": r.id.as_str() }, blocking(now)), set))
+                .map_err(errors::db)?;
         if updated.modified_count != 1 {
             return Ok(false);
         }
-        let mut converted = r.clone();
-        converted.status = ReservationStatus::Converted;
-        converted.converted_at = Some(now);
-        converted.converted_to = Some(to.to_owned());
-        let mut event = AuditEvent::reservation(AuditAction::Convert, &converted, actor, None, now);
-        event.snapshot["converted_to"] = json!(to);
-        self.record_in(tx, &[event]).await?;
+        self.record_in(tx, &[audit]).await?;
         Ok(true)
     }
 
@@ -218,7 +213,7 @@ impl MongoStore {
         let deleted = run!(tx, self.reservations().find_one_and_delete(filter)).map_err(errors::db)?;
         let Some(deleted) = deleted else { return Ok(None) };
         let r = Reservation::try_from(deleted)?;
-        self.record_in(tx, &[AuditEvent::reservation(AuditAction::Cancel, &r, actor, None, now)]).await?;
+        self.record_in(tx, &[r.cancel_event(actor, now)]).await?;
         Ok(Some(r))
     }
 
@@ -269,7 +264,7 @@ impl ReservationStore for MongoStore {
             self.reservations().delete_one(doc! { "_id": r.id.as_str() }).await.map_err(errors::db)?;
             return Err(address_taken("allocated", r));
         }
-        self.record(&[AuditEvent::reservation(AuditAction::Reserve, r, actor, Some(r.reason.to_string()), now)]).await
+        self.record(&[r.reserve_event(actor, now)]).await
     }
 
     async fn reservation(&self, user: &UserId, id: &ReservationId) -> Result<Option<Reservation>> {

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
@@ -16,8 +15,8 @@ use super::filters::{push_page, total};
 use super::rows::{corrupt, parse_ts, ts};
 use crate::auth::Actor;
 use crate::domain::{
-    AuditAction, AuditEvent, Page, PageRequest, Reservation, ReservationId, ReservationKind, ReservationReason,
-    ReservationStatus, UserId, Username,
+    Conversion, Page, PageRequest, Reservation, ReservationId, ReservationKind, ReservationReason, ReservationStatus,
+    UserId, Username,
 };
 use crate::error::{IpamError, Result};
 use crate::storage::conflicts::{address_taken, not_cancellable};
@@ -148,14 +147,9 @@ pub(super) async fn expire_overdue(conn: &mut SqliteConnection, now: DateTime<Ut
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    let system = Actor::system();
     let n = rows.len();
     for row in rows {
-        let mut r = Reservation::try_from(row)?;
-        // The snapshot shows the reservation as it was when it lapsed.
-        r.status = ReservationStatus::Active;
-        let reason = Some("Reservation expired automatically".to_owned());
-        insert_audit(&mut *conn, &AuditEvent::reservation(AuditAction::Expire, &r, &system, reason, now)).await?;
+        insert_audit(&mut *conn, &Reservation::try_from(row)?.expiry_event(now)).await?;
     }
     Ok(u64::try_from(n).unwrap_or(u64::MAX))
 }
@@ -180,23 +174,20 @@ pub(super) async fn mark_converted(
     to: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let Conversion { reservation: converted, audit } = r.convert(to, actor, now);
     sqlx::query(
-        "UPDATE ipam_reservations SET status = 'converted', converted_at = ?1, converted_to = ?2, updated_at = ?1
-         WHERE reservation_id = ?3 AND status = 'active'",
+        "UPDATE ipam_reservations SET status = ?2, converted_at = ?3, converted_to = ?4, updated_at = ?5
+         WHERE reservation_id = ?1 AND status = 'active'",
     )
-    .bind(ts(now))
-    .bind(to)
     .bind(r.id.as_str())
+    .bind(converted.status.as_str())
+    .bind(converted.converted_at.map(ts))
+    .bind(converted.converted_to.as_deref())
+    .bind(ts(now))
     .execute(&mut *conn)
     .await
     .map_err(db)?;
-    let mut converted = r.clone();
-    converted.status = ReservationStatus::Converted;
-    converted.converted_at = Some(now);
-    converted.converted_to = Some(to.to_owned());
-    let mut event = AuditEvent::reservation(AuditAction::Convert, &converted, actor, None, now);
-    event.snapshot["converted_to"] = json!(to);
-    insert_audit(conn, &event).await
+    insert_audit(conn, &audit).await
 }
 
 #[async_trait]
@@ -268,11 +259,7 @@ impl ReservationStore for SqliteStore {
             }
             Err(e) => return Err(db(e)),
         }
-        insert_audit(
-            &mut tx,
-            &AuditEvent::reservation(AuditAction::Reserve, r, actor, Some(r.reason.to_string()), now),
-        )
-        .await?;
+        insert_audit(&mut tx, &r.reserve_event(actor, now)).await?;
         tx.commit().await.map_err(db)?;
         Ok(())
     }
@@ -337,7 +324,7 @@ impl ReservationStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        insert_audit(&mut tx, &AuditEvent::reservation(AuditAction::Cancel, &r, actor, None, now)).await?;
+        insert_audit(&mut tx, &r.cancel_event(actor, now)).await?;
         tx.commit().await.map_err(db)?;
         Ok(r)
     }

@@ -467,60 +467,40 @@ impl WebhookStore for SqliteStore {
         let Some(mut d) = fetch_delivery(&mut tx, id).await?.filter(|d| d.state == DeliveryState::Pending) else {
             return Ok(None);
         };
-        let Some(mut w) = fetch_webhook(&mut tx, &d.webhook_id).await? else { return Ok(None) };
+        let Some(w) = fetch_webhook(&mut tx, &d.webhook_id).await? else { return Ok(None) };
         d.attempts.push(attempt.clone());
-        let (state, next) = match outcome {
-            AttemptOutcome::Succeeded => (DeliveryState::Succeeded, None),
-            AttemptOutcome::RetryAt(at) => (DeliveryState::Pending, Some(at)),
-            AttemptOutcome::Dead | AttemptOutcome::Abandoned => (DeliveryState::Dead, None),
-        };
+        let step = outcome.delivery_step();
         sqlx::query(
             "UPDATE ipam_webhook_deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4, lease_until = NULL,
                  lease_holder = NULL, updated_at = ?5
              WHERE delivery_id = ?1",
         )
         .bind(id.as_str())
-        .bind(state.as_str())
+        .bind(step.state.as_str())
         .bind(Value::Array(d.attempts.iter().map(attempt_json).collect()).to_string())
-        .bind(next.map(ts))
+        .bind(step.next_attempt_at.map(ts))
         .bind(ts(now))
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        let mut disabled = false;
-        match outcome {
-            AttemptOutcome::Succeeded => {
-                w.failure_count = 0;
-                w.last_delivery_at = Some(now);
-            }
-            AttemptOutcome::Dead => {
-                w.failure_count = w.failure_count.saturating_add(1);
-                if w.is_active && w.failure_count >= disable_after {
-                    w.is_active = false;
-                    w.disabled_reason =
-                        Some(format!("disabled after {} consecutive failed deliveries", w.failure_count));
-                    disabled = true;
-                }
-            }
-            AttemptOutcome::RetryAt(_) | AttemptOutcome::Abandoned => {}
-        }
+        let after = outcome.webhook_after(&w, disable_after, now);
+        let hook = &after.webhook;
         sqlx::query(
             "UPDATE ipam_webhooks SET failure_count = ?2, last_delivery = ?3, is_active = ?4, disabled_reason = ?5,
-                 updated_at = CASE WHEN ?6 THEN ?7 ELSE updated_at END
+                 updated_at = ?6
              WHERE webhook_id = ?1",
         )
-        .bind(w.id.as_str())
-        .bind(i64::from(w.failure_count))
-        .bind(w.last_delivery_at.map(ts))
-        .bind(w.is_active)
-        .bind(&w.disabled_reason)
-        .bind(disabled)
-        .bind(ts(now))
+        .bind(hook.id.as_str())
+        .bind(i64::from(hook.failure_count))
+        .bind(hook.last_delivery_at.map(ts))
+        .bind(hook.is_active)
+        .bind(&hook.disabled_reason)
+        .bind(ts(hook.updated_at))
         .execute(&mut *tx)
         .await
         .map_err(db)?;
         tx.commit().await.map_err(db)?;
-        Ok(Some(AttemptRecorded { state, failure_count: w.failure_count, webhook_disabled: disabled }))
+        Ok(Some(AttemptRecorded::new(step, Some(&after))))
     }
 
     async fn overdue_deliveries(&self, due_before: DateTime<Utc>, limit: u32) -> Result<Vec<DeliveryId>> {

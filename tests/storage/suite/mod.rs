@@ -7,6 +7,7 @@
 mod audit;
 mod comments;
 mod countries;
+mod events;
 mod hosts;
 mod invariants;
 mod listing;
@@ -21,6 +22,7 @@ mod shares;
 pub use audit::*;
 pub use comments::*;
 pub use countries::*;
+pub use events::*;
 pub use hosts::*;
 pub use invariants::*;
 pub use listing::*;
