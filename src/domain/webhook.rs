@@ -236,12 +236,34 @@ impl Webhook {
             updated_at: now,
         }
     }
+
+    /// The webhook after `patch`. Re-enabling a disabled webhook gives it a clean slate (no
+    /// failures, no disabled reason); `is_active: true` on one that is already active changes
+    /// nothing, so a client that resends the whole object never hides a run of failures.
+    pub fn patched(&self, patch: &WebhookPatch, now: DateTime<Utc>) -> Self {
+        let mut w = self.clone();
+        if let Some(active) = patch.is_active {
+            if active && !w.is_active {
+                w.failure_count = 0;
+                w.disabled_reason = None;
+            }
+            w.is_active = active;
+        }
+        if let Some(events) = &patch.events {
+            w.events = events.clone();
+        }
+        if let Some(description) = &patch.description {
+            w.description = description.clone();
+        }
+        w.updated_at = now;
+        w
+    }
 }
 
 /// A change to a webhook (`None` = leave as is).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WebhookPatch {
-    /// Enable (which resets the failure count) or disable.
+    /// Enable (re-enabling a disabled webhook resets its failure count) or disable.
     pub is_active: Option<bool>,
     /// New subscription.
     pub events: Option<WebhookEvents>,
@@ -252,6 +274,36 @@ pub struct WebhookPatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn failing_webhook(is_active: bool) -> Webhook {
+        let url = WebhookUrl::parse("https://hooks.example.com/ipam").unwrap();
+        let events = WebhookEvents::parse(&["host.allocated".to_owned()]).unwrap();
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        let mut w = Webhook::new(UserId::parse("alice").unwrap(), url, events, None, at);
+        w.is_active = is_active;
+        w.failure_count = 3;
+        w.disabled_reason = (!is_active).then(|| "disabled after 3 consecutive failed deliveries".to_owned());
+        w
+    }
+
+    #[test]
+    fn re_enabling_a_disabled_webhook_clears_its_failures_but_enabling_an_active_one_does_not() {
+        let now = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::hours(1);
+        let enable = WebhookPatch { is_active: Some(true), ..Default::default() };
+
+        let revived = failing_webhook(false).patched(&enable, now);
+        assert!(revived.is_active);
+        assert_eq!((revived.failure_count, revived.disabled_reason), (0, None));
+
+        let active = failing_webhook(true).patched(&enable, now);
+        assert_eq!(active.failure_count, 3, "resending is_active: true hides no failures");
+        assert_eq!(active.updated_at, now);
+
+        let disable = WebhookPatch { is_active: Some(false), description: Some(None), ..Default::default() };
+        let off = failing_webhook(true).patched(&disable, now);
+        assert!(!off.is_active);
+        assert_eq!(off.failure_count, 3, "disabling keeps the count");
+    }
 
     #[test]
     fn webhook_urls_must_be_http_with_a_host_and_no_credentials() {

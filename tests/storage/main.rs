@@ -153,6 +153,9 @@ macro_rules! conformance {
             the_relay_finds_overdue_deliveries_and_the_pruner_deletes_only_old_finished_work,
             only_the_worker_holding_the_lease_records_an_attempt,
             a_claimed_delivery_whose_webhook_is_gone_is_deleted,
+            // webhook health
+            enabling_an_active_webhook_keeps_its_failures_and_re_enabling_a_disabled_one_clears_them,
+            dead_deliveries_recorded_at_once_each_count_one_failure_and_disable_the_webhook_once,
             // event payloads
             region_events_carry_the_regions_public_fields_as_they_are_after_the_change,
             host_events_carry_the_hosts_public_fields_as_they_are_after_the_change,

@@ -85,11 +85,11 @@ pub(super) fn attempt_update(attempt: &DeliveryAttempt, step: DeliveryStep, now:
     })
 }
 
-/// How many times an attempt's effect on its webhook is decided again when another writer
+/// How many times an attempt's effect on its webhook (or a patch) is decided again when another writer
 /// changed the webhook between the read and the conditional write. Each miss means another
 /// write landed, so a writer misses at most once per concurrent writer of that webhook; the
 /// bound is well above the workers one webhook can have in flight and only stops a livelock.
-const WEBHOOK_UPDATE_ATTEMPTS: u32 = 64;
+pub(super) const WEBHOOK_UPDATE_ATTEMPTS: u32 = 64;
 
 /// The webhook as the domain's decision read it: the fields that decision depends on
 /// (`failure_count`, `is_active`) still hold the values it saw.

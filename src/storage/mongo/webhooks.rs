@@ -6,16 +6,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mongodb::Collection;
-use mongodb::bson::{Bson, Document, doc};
-use mongodb::options::ReturnDocument;
+use mongodb::bson::{Document, doc};
 
+use super::deliveries::{WEBHOOK_UPDATE_ATTEMPTS, unchanged_since};
 use super::documents::date;
 use super::webhook_docs::{DeliveryDoc, WebhookDoc};
 use super::{MongoStore, errors, find_page};
 use crate::domain::{
     AttemptRecorded, Delivery, DeliveryAttempt, DeliveryId, Page, PageRequest, UserId, Webhook, WebhookId, WebhookPatch,
 };
-use crate::error::Result;
+use crate::error::{IpamError, Result};
 use crate::storage::{AttemptOutcome, WebhookStore};
 
 pub(super) use crate::storage::conflicts::too_many_webhooks;
@@ -25,28 +25,16 @@ pub(super) fn owned(user: &UserId, id: &WebhookId) -> Document {
     doc! { "_id": id.as_str(), "user_id": user.as_str() }
 }
 
-/// The update a patch makes: re-enabling resets the failure count and clears the reason it
-/// was disabled; disabling keeps the count.
-pub(super) fn patch_update(patch: &WebhookPatch, now: DateTime<Utc>) -> Document {
-    let mut set = doc! { "updated_at": date(now) };
-    match patch.is_active {
-        Some(true) => {
-            set.insert("is_active", true);
-            set.insert("failure_count", 0_i64);
-            set.insert("disabled_reason", Bson::Null);
-        }
-        Some(false) => {
-            set.insert("is_active", false);
-        }
-        None => {}
-    }
-    if let Some(events) = &patch.events {
-        set.insert("events", events.names());
-    }
-    if let Some(description) = &patch.description {
-        set.insert("description", description.as_ref().map(|d| d.to_string()));
-    }
-    doc! { "$set": set }
+/// Writes the fields a patch can change, as the domain decided them (`Webhook::patched`).
+pub(super) fn patched_fields(after: &Webhook) -> Document {
+    doc! { "$set": {
+        "is_active": after.is_active,
+        "failure_count": i64::from(after.failure_count),
+        "disabled_reason": after.disabled_reason.as_deref(),
+        "events": after.events.names(),
+        "description": after.description.as_ref().map(|d| d.to_string()),
+        "updated_at": date(after.updated_at),
+    }}
 }
 
 impl MongoStore {
@@ -89,13 +77,25 @@ impl WebhookStore for MongoStore {
         patch: &WebhookPatch,
         now: DateTime<Utc>,
     ) -> Result<Option<Webhook>> {
-        let updated = self
-            .webhooks()
-            .find_one_and_update(owned(user, id), patch_update(patch, now))
-            .return_document(ReturnDocument::After)
-            .await
-            .map_err(errors::db)?;
-        updated.map(Webhook::try_from).transpose()
+        // The domain decides from the webhook as read (re-enabling resets failures only when it
+        // was disabled), so the write lands only if a delivery's outcome did not change the
+        // fields that decision read in between; otherwise decide again (see `unchanged_since`).
+        for _ in 0..WEBHOOK_UPDATE_ATTEMPTS {
+            let Some(read) = self.webhooks().find_one(owned(user, id)).await.map_err(errors::db)? else {
+                return Ok(None);
+            };
+            let before = Webhook::try_from(read)?;
+            let after = before.patched(patch, now);
+            let mut filter = unchanged_since(&before);
+            filter.insert("user_id", user.as_str());
+            let written = self.webhooks().update_one(filter, patched_fields(&after)).await.map_err(errors::db)?;
+            if written.matched_count == 1 {
+                return Ok(Some(after));
+            }
+        }
+        Err(IpamError::internal(format!(
+            "webhook {id} kept changing during {WEBHOOK_UPDATE_ATTEMPTS} attempts to patch it"
+        )))
     }
 
     async fn delete_webhook(&self, user: &UserId, id: &WebhookId) -> Result<bool> {
@@ -172,6 +172,7 @@ impl WebhookStore for MongoStore {
 mod tests {
     use crate::error::{ConflictKind, IpamError};
     use chrono::TimeZone;
+    use mongodb::bson::Bson;
     use serde_json::json;
 
     use super::*;
@@ -182,33 +183,26 @@ mod tests {
     }
 
     #[test]
-    fn re_enabling_resets_the_failure_count_and_the_reason() {
-        let patch = WebhookPatch { is_active: Some(true), ..WebhookPatch::default() };
-        assert_eq!(
-            patch_update(&patch, now()),
-            doc! { "$set": {
-                "updated_at": date(now()), "is_active": true, "failure_count": 0_i64, "disabled_reason": Bson::Null,
-            }}
-        );
-    }
-
-    #[test]
-    fn disabling_keeps_the_count_and_other_fields_are_set_as_given() {
+    fn a_patch_writes_every_patchable_field_as_the_domain_decided_it() {
+        let url = crate::domain::WebhookUrl::parse("https://hooks.example.com/ipam").unwrap();
+        let events = WebhookEvents::parse(&["region.created"]).unwrap();
+        let mut w = Webhook::new(UserId::parse("u1").unwrap(), url, events, None, now());
+        w.is_active = false;
+        w.failure_count = 10;
+        w.disabled_reason = Some("disabled after 10 consecutive failed deliveries".into());
         let patch = WebhookPatch {
-            is_active: Some(false),
+            is_active: Some(true),
             events: Some(WebhookEvents::parse(&["region.created", "host.released"]).unwrap()),
-            description: Some(None),
+            description: Some(Some(Description::parse("pager").unwrap())),
         };
+        let later = now() + chrono::Duration::minutes(5);
         assert_eq!(
-            patch_update(&patch, now()),
+            patched_fields(&w.patched(&patch, later)),
             doc! { "$set": {
-                "updated_at": date(now()), "is_active": false, "events": ["region.created", "host.released"],
-                "description": Bson::Null,
+                "is_active": true, "failure_count": 0_i64, "disabled_reason": Bson::Null,
+                "events": ["region.created", "host.released"], "description": "pager", "updated_at": date(later),
             }}
         );
-        let patch =
-            WebhookPatch { description: Some(Some(Description::parse("pager").unwrap())), ..WebhookPatch::default() };
-        assert_eq!(patch_update(&patch, now()), doc! { "$set": { "updated_at": date(now()), "description": "pager" } });
     }
 
     #[test]

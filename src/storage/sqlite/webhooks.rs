@@ -273,23 +273,10 @@ impl WebhookStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Option<Webhook>> {
         let mut tx = self.write().await?;
-        let Some(mut w) = fetch_webhook(&mut tx, id).await?.filter(|w| &w.user_id == user) else {
+        let Some(before) = fetch_webhook(&mut tx, id).await?.filter(|w| &w.user_id == user) else {
             return Ok(None);
         };
-        if let Some(active) = patch.is_active {
-            if active && !w.is_active {
-                w.failure_count = 0;
-                w.disabled_reason = None;
-            }
-            w.is_active = active;
-        }
-        if let Some(events) = &patch.events {
-            w.events = events.clone();
-        }
-        if let Some(description) = &patch.description {
-            w.description = description.clone();
-        }
-        w.updated_at = now;
+        let w = before.patched(patch, now);
         sqlx::query(
             "UPDATE ipam_webhooks SET is_active = ?2, failure_count = ?3, disabled_reason = ?4, events = ?5,
                  description = ?6, updated_at = ?7

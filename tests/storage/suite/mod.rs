@@ -18,6 +18,7 @@ mod regions;
 mod reservations;
 mod search;
 mod shares;
+mod webhook_state;
 
 pub use audit::*;
 pub use comments::*;
@@ -33,6 +34,7 @@ pub use regions::*;
 pub use reservations::*;
 pub use search::*;
 pub use shares::*;
+pub use webhook_state::*;
 
 use std::fmt::Debug;
 

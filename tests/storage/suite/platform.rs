@@ -25,12 +25,12 @@ const DAY: i64 = 86_400;
 const ROOMY: u32 = 100;
 
 /// Whole seconds as a lease or tolerance.
-fn secs(n: u64) -> std::time::Duration {
+pub(super) fn secs(n: u64) -> std::time::Duration {
     std::time::Duration::from_secs(n)
 }
 
 /// Builds the webhook the service would build for `owner` at `now` and stores it.
-async fn hook(s: &dyn Store, owner: &Actor, events: &[&str], now: DateTime<Utc>) -> Webhook {
+pub(super) async fn hook(s: &dyn Store, owner: &Actor, events: &[&str], now: DateTime<Utc>) -> Webhook {
     let url = WebhookUrl::parse("https://hooks.example.com/ipam").expect("url");
     let w = Webhook::new(owner.user_id.clone(), url, WebhookEvents::parse(events).expect("events"), None, now);
     s.create_webhook(&w, ROOMY).await.expect("create_webhook");
@@ -38,7 +38,7 @@ async fn hook(s: &dyn Store, owner: &Actor, events: &[&str], now: DateTime<Utc>)
 }
 
 /// The webhook as stored (must exist).
-async fn stored_hook(s: &dyn Store, w: &Webhook) -> Webhook {
+pub(super) async fn stored_hook(s: &dyn Store, w: &Webhook) -> Webhook {
     s.webhook(&w.user_id, &w.id).await.expect("webhook").expect("the webhook exists")
 }
 
@@ -53,7 +53,7 @@ async fn stored_delivery(s: &dyn Store, w: &Webhook, id: &DeliveryId) -> Deliver
 }
 
 /// Stores a pending ping delivery to `w`, due at `due`.
-async fn ping(s: &dyn Store, w: &Webhook, due: DateTime<Utc>) -> Delivery {
+pub(super) async fn ping(s: &dyn Store, w: &Webhook, due: DateTime<Utc>) -> Delivery {
     let event = DomainEvent::ping(&w.user_id, w.id.as_str(), due);
     let d = Delivery::new(w, &event.id, EventType::Ping, event.body(), due, due);
     s.create_delivery(&d).await.expect("create_delivery");
@@ -61,7 +61,12 @@ async fn ping(s: &dyn Store, w: &Webhook, due: DateTime<Utc>) -> Delivery {
 }
 
 /// An attempt numbered `n` made at `when`, answered with `status` (none: no answer).
-fn attempt(n: u32, status: Option<u16>, when: DateTime<Utc>, next: Option<DateTime<Utc>>) -> DeliveryAttempt {
+pub(super) fn attempt(
+    n: u32,
+    status: Option<u16>,
+    when: DateTime<Utc>,
+    next: Option<DateTime<Utc>>,
+) -> DeliveryAttempt {
     DeliveryAttempt {
         attempt: n,
         status_code: status,
@@ -77,7 +82,7 @@ const HOLDER: &str = "suite-worker";
 
 /// Records an attempt (the delivery must still be pending), as its lease holder: the worker
 /// claims it first, as the delivery job does.
-async fn record(
+pub(super) async fn record(
     s: &dyn Store,
     d: &Delivery,
     a: &DeliveryAttempt,
@@ -96,7 +101,7 @@ async fn record(
 }
 
 /// Records one failed attempt that kills the delivery.
-async fn kill(s: &dyn Store, d: &Delivery, disable_after: u32, now: DateTime<Utc>) -> AttemptRecorded {
+pub(super) async fn kill(s: &dyn Store, d: &Delivery, disable_after: u32, now: DateTime<Utc>) -> AttemptRecorded {
     record(s, d, &attempt(1, Some(500), now, None), AttemptOutcome::Dead, disable_after, now).await
 }
 
