@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use crate::error::IpamError;
 use serde::{Deserialize, Serialize};
 
 fn check_chars(s: &str, multiline: bool) -> Result<(), String> {
@@ -250,6 +251,19 @@ impl HostnamePrefix {
         }
         rest.parse().ok()
     }
+
+    /// The names of a batch of `count` hosts: numbered on from the highest sequence number among
+    /// the `existing` hostnames of the region (names of another form are ignored).
+    pub fn batch_after<'a>(
+        &self,
+        existing: impl IntoIterator<Item = &'a str>,
+        count: u32,
+    ) -> Result<Vec<Hostname>, IpamError> {
+        let highest = existing.into_iter().filter_map(|h| self.sequence_of(h)).max().unwrap_or(0);
+        (1..=count)
+            .map(|i| self.hostname(highest.saturating_add(i)).map_err(|e| IpamError::invalid("hostname_prefix", e)))
+            .collect()
+    }
 }
 
 text_newtype!(
@@ -309,6 +323,9 @@ mod tests {
         assert_eq!(p.sequence_of("web-db-012"), None);
         assert_eq!(p.sequence_of("web-"), None);
         assert_eq!(p.sequence_of("webx-001"), None);
+        let batch = p.batch_after(["web-002", "web-010", "web-db-099", "db-050"], 2).unwrap();
+        assert_eq!(batch.iter().map(Hostname::as_str).collect::<Vec<_>>(), ["web-011", "web-012"]);
+        assert_eq!(p.batch_after([], 1).unwrap()[0].as_str(), "web-001");
         assert!(HostnamePrefix::parse("a.b").is_err());
         assert!(HostnamePrefix::parse("web-").is_err());
         assert!(HostnamePrefix::parse(&"a".repeat(60)).is_err());

@@ -141,10 +141,7 @@ async fn batch_names(
     .fetch_all(conn)
     .await
     .map_err(db)?;
-    let highest = existing.iter().filter_map(|h| prefix.sequence_of(h)).max().unwrap_or(0);
-    (1..=count)
-        .map(|i| prefix.hostname(highest.saturating_add(i)).map_err(|e| IpamError::invalid("hostname_prefix", e)))
-        .collect()
+    prefix.batch_after(existing.iter().map(String::as_str), count)
 }
 
 #[async_trait]

@@ -292,8 +292,8 @@ impl BulkReleaseRequest {
         let (mut ids, mut malformed) = (Vec::new(), Vec::new());
         for raw in &self.host_ids {
             match HostId::parse(raw) {
-                Some(id) if !ids.contains(&id) => ids.push(id),
-                Some(_) => {}
+                // Repeats are the service's to drop (`Ipam::bulk_release`), in request order.
+                Some(id) => ids.push(id),
                 None if !malformed.contains(&shorten(raw)) => malformed.push(shorten(raw)),
                 None => {}
             }

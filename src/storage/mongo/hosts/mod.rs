@@ -55,10 +55,7 @@ impl MongoStore {
         }
         let filter = doc! { "user_id": user.as_str(), "region_id": region.as_str(), "hostname": pattern };
         let docs = find_all(&self.hosts(), filter, None).await?;
-        let highest = docs.iter().filter_map(|h| prefix.sequence_of(&h.hostname)).max().unwrap_or(0);
-        (1..=count)
-            .map(|i| prefix.hostname(highest.saturating_add(i)).map_err(|e| IpamError::invalid("hostname_prefix", e)))
-            .collect()
+        prefix.batch_after(docs.iter().map(|h| h.hostname.as_str()), count)
     }
 }
 
