@@ -238,23 +238,13 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::domain::{WebhookEvents, WebhookUrl};
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap()
     }
 
     fn hook(active: bool, failures: u32) -> Webhook {
-        let mut w = Webhook::new(
-            UserId::parse("u1").unwrap(),
-            WebhookUrl::parse("https://hooks.example.com/").unwrap(),
-            WebhookEvents::parse(&["host.allocated"]).unwrap(),
-            None,
-            now() - chrono::Duration::days(1),
-        );
-        w.is_active = active;
-        w.failure_count = failures;
-        w
+        crate::domain::webhook::fixtures::webhook(active, failures, now() - chrono::Duration::days(1))
     }
 
     #[test]

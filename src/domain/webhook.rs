@@ -271,17 +271,29 @@ pub struct WebhookPatch {
     pub description: Option<Option<Description>>,
 }
 
+/// Webhooks in a given state, for the unit tests of what decides on them.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    /// A webhook of `u1` to `https://hooks.example.com/` for `host.allocated`, created at
+    /// `created`, with `failures` consecutive failures, active or not.
+    pub(crate) fn webhook(active: bool, failures: u32, created: DateTime<Utc>) -> Webhook {
+        let url = WebhookUrl::parse("https://hooks.example.com/").unwrap();
+        let events = WebhookEvents::parse(&["host.allocated"]).unwrap();
+        let mut w = Webhook::new(UserId::parse("u1").unwrap(), url, events, None, created);
+        w.is_active = active;
+        w.failure_count = failures;
+        w
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn failing_webhook(is_active: bool) -> Webhook {
-        let url = WebhookUrl::parse("https://hooks.example.com/ipam").unwrap();
-        let events = WebhookEvents::parse(&["host.allocated".to_owned()]).unwrap();
-        let at = DateTime::<Utc>::UNIX_EPOCH;
-        let mut w = Webhook::new(UserId::parse("alice").unwrap(), url, events, None, at);
-        w.is_active = is_active;
-        w.failure_count = 3;
+        let mut w = fixtures::webhook(is_active, 3, DateTime::<Utc>::UNIX_EPOCH);
         w.disabled_reason = (!is_active).then(|| "disabled after 3 consecutive failed deliveries".to_owned());
         w
     }

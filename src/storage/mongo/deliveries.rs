@@ -276,7 +276,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::domain::{WebhookEvents, WebhookUrl};
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap()
@@ -298,16 +297,7 @@ mod tests {
     }
 
     fn hook(active: bool, failures: u32) -> Webhook {
-        let mut w = Webhook::new(
-            UserId::parse("u1").unwrap(),
-            WebhookUrl::parse("https://hooks.example.com/").unwrap(),
-            WebhookEvents::parse(&["host.allocated"]).unwrap(),
-            None,
-            now() - secs(3600),
-        );
-        w.is_active = active;
-        w.failure_count = failures;
-        w
+        crate::domain::webhook::fixtures::webhook(active, failures, now() - secs(3600))
     }
 
     #[test]
