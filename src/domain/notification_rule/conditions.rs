@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::watched::{UtilizationThreshold, WatchedKind, WatchedResource};
 use crate::domain::country::{CountryCatalog, CountryCode};
 use crate::domain::event::EventType;
 use crate::domain::ids::RegionId;
@@ -15,87 +16,6 @@ pub const MAX_RESOURCE_IDS: usize = 100;
 const KNOWN_KEYS: &[&str] = &["utilization_threshold", "resource_type", "resource_ids", "event_types"];
 const SHAPES: &str = "must be an object: {\"utilization_threshold\": 80, \"resource_type\": \"region\"} or \
                       {\"event_types\": [\"host.allocated\"]}";
-
-/// The kinds of resource a threshold rule watches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum WatchedKind {
-    /// Regions: utilisation is allocated hosts of the region's 254.
-    Region,
-    /// Countries: utilisation is the user's regions of the country's blocks.
-    Country,
-}
-
-impl WatchedKind {
-    /// Wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Region => "region",
-            Self::Country => "country",
-        }
-    }
-
-    fn parse(raw: &str) -> Result<Self, String> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "region" => Ok(Self::Region),
-            "country" => Ok(Self::Country),
-            _ => Err("must be region or country".into()),
-        }
-    }
-}
-
-/// One region or country a threshold rule can watch.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum WatchedResource {
-    /// A region.
-    Region(RegionId),
-    /// A country of the user's namespace.
-    Country(CountryCode),
-}
-
-impl WatchedResource {
-    /// Its kind.
-    pub fn kind(&self) -> WatchedKind {
-        match self {
-            Self::Region(_) => WatchedKind::Region,
-            Self::Country(_) => WatchedKind::Country,
-        }
-    }
-
-    /// Its id (region id or country code).
-    pub fn id(&self) -> &str {
-        match self {
-            Self::Region(id) => id.as_str(),
-            Self::Country(code) => code.as_str(),
-        }
-    }
-}
-
-/// A utilisation threshold in whole percent, 1..=100.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UtilizationThreshold(u8);
-
-impl UtilizationThreshold {
-    /// Parses a JSON number (`80` or `80.0`; not `80.5`, not `"80"`).
-    pub fn parse(raw: &Value) -> Result<Self, String> {
-        let problem = || "must be a whole number of percent from 1 to 100".to_owned();
-        let n = raw.as_f64().ok_or_else(problem)?;
-        if n.fract() != 0.0 || !(1.0..=100.0).contains(&n) {
-            return Err(problem());
-        }
-        // In 1..=100 and whole, so the conversion is exact.
-        Ok(Self(n as u8))
-    }
-
-    /// The percentage.
-    pub fn percent(self) -> u8 {
-        self.0
-    }
-
-    /// True when `used` of `capacity` is at or above the threshold (exact, in integers).
-    pub fn reached(self, used: u64, capacity: u64) -> bool {
-        capacity > 0 && u128::from(used) * 100 >= u128::from(self.0) * u128::from(capacity)
-    }
-}
 
 /// The condition of a threshold rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -286,18 +206,6 @@ mod tests {
             Ok(RuleConditions::Threshold(t)) => t,
             other => panic!("{other:?}"),
         }
-    }
-
-    #[test]
-    fn thresholds_are_whole_percentages_from_1_to_100() {
-        for ok in [json!(1), json!(100), json!(80.0)] {
-            assert!(UtilizationThreshold::parse(&ok).is_ok(), "{ok}");
-        }
-        for bad in [json!(0), json!(101), json!(80.5), json!("80"), json!(-5), Value::Null] {
-            assert!(UtilizationThreshold::parse(&bad).unwrap_err().contains("1 to 100"), "{bad}");
-        }
-        let t = UtilizationThreshold::parse(&json!(80)).unwrap();
-        assert!(!t.reached(203, 254) && t.reached(204, 254) && !t.reached(0, 0));
     }
 
     #[test]

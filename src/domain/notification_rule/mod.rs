@@ -1,5 +1,6 @@
 //! Notification rules: a user's standing request to be told when a region or country crosses a
-//! utilisation threshold (`threshold.rs`, with its per-resource state) or when listed events
+//! utilisation threshold (`threshold.rs`, with its per-resource state; what is watched is
+//! `watched.rs`) or when listed events
 //! happen (`events.rs`). A rule's fields and their parsing are here and in `conditions.rs` and
 //! `request.rs`; what a rule's notification becomes for the user is `notification::Routing`.
 
@@ -9,10 +10,12 @@ mod conditions;
 mod events;
 mod request;
 mod threshold;
+mod watched;
 
-pub use conditions::{MAX_RESOURCE_IDS, RuleConditions, Threshold, UtilizationThreshold, WatchedKind, WatchedResource};
+pub use conditions::{MAX_RESOURCE_IDS, RuleConditions, Threshold};
 pub use request::{RulePatchRequest, RuleRequest};
-pub use threshold::{Observation, ObservedResource, ResourceKey, RuleState};
+pub use threshold::{Observation, RuleState};
+pub use watched::{ObservedResource, ResourceKey, UtilizationThreshold, WatchedKind, WatchedResource};
 
 use super::ids::{RuleId, UserId};
 use super::notification::Severity;

@@ -2,38 +2,15 @@
 //! resource's utilisation does to it. A rule fires when the resource crosses its threshold
 //! upward, never again while it stays above, and again on a fresh crossing unless it fired for
 //! that resource less than its cooldown ago. Both the event dispatcher and the catch-up job
-//! decide here; the backends only persist the state and the notification.
+//! decide here; the backends only persist the state and the notification. (What is watched,
+//! and how it is observed, is `watched.rs`.)
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
-use super::{NotificationRule, RuleConditions, Threshold, WatchedKind, WatchedResource};
-use crate::domain::country::{Country, CountryCode, HOSTS_PER_REGION};
-use crate::domain::event::{DomainEvent, EventType};
-use crate::domain::ids::{RegionId, RuleId, UserId};
+use super::watched::{ObservedResource, ResourceKey, WatchedKind};
+use super::{NotificationRule, RuleConditions, Threshold};
+use crate::domain::ids::RuleId;
 use crate::domain::notification::{About, Notification, NotificationResource, NotificationType};
-use crate::domain::region::Region;
-
-/// Names one watched resource in rule states: `region:{region_id}` or `country:{code}`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ResourceKey(String);
-
-impl ResourceKey {
-    /// The key of `r`.
-    pub fn of(r: &WatchedResource) -> Self {
-        Self(format!("{}:{}", r.kind().as_str(), r.id()))
-    }
-
-    /// Rebuilds a key read back from storage (trusted).
-    pub fn from_stored(raw: String) -> Self {
-        Self(raw)
-    }
-
-    /// The key as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// What a threshold rule remembers about one resource (`ipam_notification_rule_state`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,52 +31,6 @@ impl RuleState {
     /// The state of a resource the rule has never seen above its threshold.
     pub fn unseen(rule_id: &RuleId, resource_key: ResourceKey) -> Self {
         Self { rule_id: rule_id.clone(), resource_key, above: false, crossings: 0, last_fired_at: None }
-    }
-}
-
-/// A resource's utilisation as read at one moment.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ObservedResource {
-    /// Whose namespace it is in.
-    pub user_id: UserId,
-    /// Which resource.
-    pub resource: WatchedResource,
-    /// How notifications name it, e.g. `dc-east (10.1.2.0/24)`.
-    pub name: String,
-    /// Units in use (hosts of a region, the user's regions of a country).
-    pub used: u64,
-    /// Units it holds.
-    pub capacity: u64,
-}
-
-impl ObservedResource {
-    /// A region: its allocated hosts of 254.
-    pub fn region(r: &Region) -> Self {
-        Self {
-            user_id: r.user_id.clone(),
-            resource: WatchedResource::Region(r.id.clone()),
-            name: format!("{} ({})", r.name, r.cidr()),
-            used: u64::from(r.allocated_hosts),
-            capacity: u64::from(HOSTS_PER_REGION),
-        }
-    }
-
-    /// A country of `user`'s namespace, where they hold `regions` of its blocks.
-    pub fn country(user: &UserId, c: &Country, regions: u32) -> Self {
-        Self {
-            user_id: user.clone(),
-            resource: WatchedResource::Country(c.code.clone()),
-            name: format!("{} ({})", c.name, c.code),
-            used: u64::from(regions),
-            capacity: u64::from(c.region_capacity()),
-        }
-    }
-
-    fn units(&self) -> &'static str {
-        match self.resource.kind() {
-            WatchedKind::Region => "hosts",
-            WatchedKind::Country => "regions",
-        }
     }
 }
 
@@ -184,30 +115,14 @@ impl NotificationRule {
     }
 }
 
-impl WatchedResource {
-    /// The resources whose utilisation `event` changed, to observe for threshold rules: a
-    /// host's region, a region's country. (Anything no event covers, e.g. a rule created while a
-    /// resource is already above, is left to the scheduled catch-up.)
-    pub fn moved_by(event: &DomainEvent) -> Option<Self> {
-        let text = |key: &str| event.data.get(key).and_then(Value::as_str);
-        match event.event_type {
-            EventType::HostAllocated | EventType::HostReleased => {
-                text("region_id").and_then(RegionId::parse).map(Self::Region)
-            }
-            EventType::RegionCreated | EventType::RegionRetired => {
-                text("country_code").map(|c| Self::Country(CountryCode::from_stored(c.to_owned())))
-            }
-            _ => None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::TimeDelta;
     use serde_json::json;
 
     use super::*;
+    use crate::domain::country::{Country, CountryCode};
+    use crate::domain::ids::{RegionId, UserId};
     use crate::domain::notification::Severity;
     use crate::domain::notification_rule::fixtures::{alice, region, threshold_rule};
 
@@ -336,20 +251,5 @@ mod tests {
         assert!(n.message.contains("(244 of 256 regions)"), "{}", n.message);
         assert_eq!(n.resource_link.as_deref(), Some("/ipam/countries/ARE"));
         assert_eq!(n.dedup_key, format!("rule:{}:country:ARE:1", rule.id));
-    }
-
-    #[test]
-    fn host_and_region_events_name_the_resource_whose_utilisation_moved() {
-        use crate::domain::notification_rule::fixtures::host_event;
-        let e = host_event(&alice(), EventType::HostReleased);
-        let region_id = RegionId::parse(e.data["region_id"].as_str().unwrap()).unwrap();
-        assert_eq!(WatchedResource::moved_by(&e), Some(WatchedResource::Region(region_id)));
-        let mut created = host_event(&alice(), EventType::RegionCreated);
-        created.data = json!({"region_id": "R", "country_code": "USA"});
-        assert_eq!(
-            WatchedResource::moved_by(&created),
-            Some(WatchedResource::Country(CountryCode::from_stored("USA".into())))
-        );
-        assert_eq!(WatchedResource::moved_by(&host_event(&alice(), EventType::HostUpdated)), None);
     }
 }
