@@ -50,6 +50,11 @@ impl Severity {
             .ok_or_else(|| "must be one of: info, warning, critical".to_owned())
     }
 
+    /// Parses a stored name.
+    pub fn from_stored(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
     /// A free-form preference value as a severity: `default` unless it is one of the names
     /// (preferences are free-form JSON, so a missing, mistyped or unknown value is not an error).
     pub fn parse_or_default(raw: Option<&serde_json::Value>, default: Self) -> Self {
@@ -102,6 +107,11 @@ impl NotificationType {
             Self::ReservationExpired => "reservation_expired",
             Self::BulkJobFinished => "bulk_job_finished",
         }
+    }
+
+    /// Parses a stored name.
+    pub fn from_stored(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == raw)
     }
 
     /// Parses a client's name (a list filter).
@@ -286,6 +296,10 @@ mod tests {
     fn notification_types_are_a_closed_set_of_wire_names() {
         for t in NotificationType::ALL {
             assert_eq!(NotificationType::parse(t.as_str()), Ok(t));
+            assert_eq!(NotificationType::from_stored(t.as_str()), Some(t));
+        }
+        for s in Severity::ALL {
+            assert_eq!(Severity::from_stored(s.as_str()), Some(s));
         }
         let err = NotificationType::parse("capacity_warning").unwrap_err();
         assert!(err.contains("capacity_threshold") && err.contains("bulk_job_finished"), "{err}");
