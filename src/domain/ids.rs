@@ -134,6 +134,17 @@ ulid_id!(
     "delivery"
 );
 
+ulid_id!(
+    /// Identifies a notification.
+    NotificationId,
+    "notification"
+);
+ulid_id!(
+    /// Identifies a notification rule.
+    RuleId,
+    "notification rule"
+);
+
 /// The caller's user id (the token's `sub`): 1..=128 visible characters, no whitespace.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -208,6 +219,8 @@ mod tests {
         assert_eq!(<WebhookId as ResourceId>::parse_id("not-an-id"), None);
         assert_eq!(<UserId as ResourceId>::parse_id("a b"), None);
         assert_eq!(UserId::RESOURCE, "user");
+        assert_eq!(NotificationId::RESOURCE, "notification");
+        assert_eq!(RuleId::RESOURCE, "notification rule");
     }
 
     #[test]

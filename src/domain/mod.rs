@@ -1,5 +1,6 @@
 //! Domain types: every constrained value is a newtype built by a parser at the edge
-//! ("parse, don't validate"), plus the aggregates (regions, hosts, audit events, quotas).
+//! ("parse, don't validate"), plus the aggregates (regions, hosts, audit events, quotas,
+//! notifications and the rules that raise them).
 
 pub mod address;
 pub mod allocation;
@@ -11,6 +12,8 @@ pub mod delivery;
 pub mod event;
 pub mod host;
 pub mod ids;
+pub mod notification;
+pub mod notification_rule;
 pub mod paging;
 pub mod preferences;
 pub mod quota;
@@ -33,8 +36,13 @@ pub use delivery::{
 pub use event::{DomainEvent, EventType};
 pub use host::{Host, HostDetails, HostPatch, HostTemplate, NewHost};
 pub use ids::{
-    AuditId, CommentId, DeliveryId, EventId, FilterId, HostId, RegionId, ReservationId, ShareId, UserId, Username,
-    WebhookId,
+    AuditId, CommentId, DeliveryId, EventId, FilterId, HostId, NotificationId, RegionId, ReservationId, RuleId,
+    ShareId, UserId, Username, WebhookId,
+};
+pub use notification::{Notification, NotificationResource, NotificationSettings, NotificationType, Routing, Severity};
+pub use notification_rule::{
+    Channel, Channels, Cooldown, NotificationRule, Observation, ObservedResource, ResourceKey, RuleConditions,
+    RuleName, RulePatch, RulePatchRequest, RuleRequest, RuleState, WatchedKind, WatchedResource,
 };
 pub use paging::{Page, PageRequest};
 pub use preferences::{FilterCriteria, FilterName, Preferences, PreferencesPatch, SavedFilter, Theme};

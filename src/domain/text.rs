@@ -134,6 +134,10 @@ bounded_text!(
     FilterName, 1, 100, multiline = false
 );
 bounded_text!(
+    /// The name of a notification rule, 1..=100 characters.
+    RuleName, 1, 100, multiline = false
+);
+bounded_text!(
     /// A UI theme name, 1..=50 characters.
     Theme, 1, 50, multiline = false
 );

@@ -8,11 +8,13 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
 mod capacity;
+mod notification;
 
 use super::audit::{AuditAction, AuditEvent, AuditResource};
 use super::ids::{EventId, UserId};
 
 /// The kinds of event a webhook can subscribe to (plus `ping`, sent by the test endpoint).
+/// Notification rules can match every subscribable kind but `notification.created`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventType {
     /// A region was allocated.
@@ -37,6 +39,9 @@ pub enum EventType {
     CapacityWarning,
     /// A region or country crossed the critical threshold upward.
     CapacityCritical,
+    /// A notification rule with the `webhook` channel fired (never matched by rules, so that a
+    /// rule's notification cannot trigger rules in turn).
+    NotificationCreated,
     /// The test event of `POST /ipam/webhooks/{id}/test`.
     Ping,
 }
@@ -55,6 +60,7 @@ impl EventType {
         Self::ReservationExpired,
         Self::CapacityWarning,
         Self::CapacityCritical,
+        Self::NotificationCreated,
     ];
 
     /// Wire name.
@@ -71,6 +77,7 @@ impl EventType {
             Self::ReservationExpired => "reservation.expired",
             Self::CapacityWarning => "capacity.warning",
             Self::CapacityCritical => "capacity.critical",
+            Self::NotificationCreated => "notification.created",
             Self::Ping => "ping",
         }
     }
@@ -89,6 +96,38 @@ impl EventType {
                 Self::SUBSCRIBABLE.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ")
             )
         })
+    }
+
+    /// True when a notification rule may match this kind: every subscribable kind but
+    /// `notification.created`, which a rule's own `webhook` channel raises (matching it would
+    /// let one notification trigger another without end).
+    pub fn can_trigger_rules(self) -> bool {
+        self != Self::Ping && self != Self::NotificationCreated
+    }
+
+    /// Parses an event name a notification rule may match (a subscribable name, except
+    /// `notification.created`).
+    pub fn parse_rule_event(raw: &str) -> Result<Self, String> {
+        let refused = || {
+            format!(
+                "'notification.created' cannot trigger a rule (a rule's own notifications raise it); \
+                 must be one of {}",
+                Self::rule_event_names().join(", ")
+            )
+        };
+        match Self::parse_subscribable(raw) {
+            Ok(e) if e.can_trigger_rules() => Ok(e),
+            Ok(_) => Err(refused()),
+            Err(_) => Err(format!(
+                "unknown event '{}': must be one of {}",
+                super::address::shorten(raw.trim()),
+                Self::rule_event_names().join(", ")
+            )),
+        }
+    }
+
+    fn rule_event_names() -> Vec<&'static str> {
+        Self::SUBSCRIBABLE.iter().filter(|e| e.can_trigger_rules()).map(|e| e.as_str()).collect()
     }
 
     /// Parses any stored name, `ping` included.
@@ -229,6 +268,19 @@ mod tests {
         let err = EventType::parse_subscribable("ping").unwrap_err();
         assert!(err.contains("region.created"), "{err}");
         assert!(EventType::parse_subscribable("region.deleted").is_err());
+    }
+
+    #[test]
+    fn webhooks_may_subscribe_to_notification_created_but_rules_may_not_match_it() {
+        assert_eq!(EventType::parse_subscribable("notification.created"), Ok(EventType::NotificationCreated));
+        assert_eq!(EventType::from_stored("notification.created"), Some(EventType::NotificationCreated));
+        let err = EventType::parse_rule_event("notification.created").unwrap_err();
+        assert!(err.contains("cannot trigger a rule"), "{err}");
+        let unknown = EventType::parse_rule_event("ping").unwrap_err();
+        assert!(unknown.contains("host.allocated") && !unknown.contains("notification.created"), "{unknown}");
+        assert_eq!(EventType::parse_rule_event("host.retired"), Ok(EventType::HostReleased));
+        let matchable = EventType::SUBSCRIBABLE.iter().filter(|e| e.can_trigger_rules()).count();
+        assert_eq!(matchable, EventType::SUBSCRIBABLE.len() - 1);
     }
 
     #[test]
