@@ -318,7 +318,7 @@ async fn invalid_urls_and_event_lists_are_422_naming_the_field() {
     let u = app.user("alice");
     let good_url = "http://127.0.0.1:9/hook";
     let long_url = format!("https://example.com/{}", "a".repeat(500));
-    // Every subscribable event: 11 distinct names (duplicates are merged, so they do not count).
+    // Eleven distinct subscribable names, one over the limit (duplicates are merged, so they do not count).
     let eleven = [
         "region.created",
         "region.updated",

@@ -43,7 +43,9 @@ pub(crate) struct CreateWebhookRequest {
     webhook_url: String,
     /// 1–10 of: region.created, region.updated, region.retired, host.allocated, host.updated,
     /// host.released (alias host.retired), reservation.created, reservation.converted,
-    /// reservation.expired, capacity.warning, capacity.critical.
+    /// reservation.expired, capacity.warning, capacity.critical, notification.created (raised by
+    /// notification rules with the webhook channel; nothing raises it until the notifications
+    /// API exists).
     #[schema(example = json!(["region.created", "host.allocated"]))]
     events: Vec<String>,
     /// Note, up to 500 characters.
