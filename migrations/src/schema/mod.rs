@@ -4,10 +4,15 @@
 
 mod core;
 mod job_platform;
+mod notification_rule_state;
 mod notifications;
 
 pub use core::{CORE_COLLECTIONS, PREFERENCE_COLLECTIONS, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS};
 pub use job_platform::{DELIVERY_RETENTION_SECS, JOB_PLATFORM_COLLECTIONS};
+pub use notification_rule_state::{
+    EXISTING_RULE_COOLDOWN_MINUTES, EXISTING_RULE_SEVERITY, LEGACY_DEDUP_KEY_PREFIX, NOTIFICATION_RULE_STATE_ALTERS,
+    NOTIFICATION_RULE_STATE_COLLECTIONS,
+};
 pub use notifications::{BULK_JOB_RETENTION_SECS, NOTIFICATION_AND_BULK_JOB_COLLECTIONS, NOTIFICATION_RETENTION_SECS};
 
 /// One index.
@@ -41,6 +46,52 @@ pub struct CollectionSpec {
     pub indexes: &'static [IndexSpec],
     /// MongoDB `$jsonSchema` validator, as JSON.
     pub validator: &'static str,
+}
+
+/// A change to a collection (table) that an earlier migration created. Its rollback undoes
+/// exactly this change (drops the added indexes, puts the previous validator back, and on
+/// SQLite drops the added columns) and never drops the collection or its documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlterSpec {
+    /// The altered collection (table); an earlier migration creates it.
+    pub collection: &'static str,
+    /// Fields (SQLite columns) added, with what existing documents (rows) get.
+    pub added_fields: &'static [AddedField],
+    /// Indexes added (after the backfill, so a unique one holds for existing documents too).
+    pub added_indexes: &'static [IndexSpec],
+    /// The `$jsonSchema` validator it replaces, and the one before it (for the rollback).
+    pub validator: Option<ValidatorChange>,
+}
+
+/// A field (SQLite column) an alteration adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddedField {
+    /// Field (column) name.
+    pub name: &'static str,
+    /// The value existing documents get; the SQLite DDL gives existing rows the same value
+    /// (a column `DEFAULT`, or an `UPDATE` for a value derived from the row).
+    pub backfill: Backfill,
+}
+
+/// The value an added field takes in documents written before the migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backfill {
+    /// This string.
+    Text(&'static str),
+    /// This integer.
+    Int(i64),
+    /// This prefix followed by the document's own id: unique per document, so a unique index
+    /// over the field holds for documents that never had it.
+    IdWithPrefix(&'static str),
+}
+
+/// A replaced `$jsonSchema` validator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidatorChange {
+    /// The validator in force before (what the rollback restores with `collMod`).
+    pub previous: &'static str,
+    /// The validator from this migration on.
+    pub next: &'static str,
 }
 
 pub(crate) const fn index(name: &'static str, keys: &'static [(&'static str, i32)]) -> IndexSpec {
