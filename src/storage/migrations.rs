@@ -1,7 +1,7 @@
 //! What a migration run reports, the same for every backend.
 
 use chrono::{DateTime, Utc};
-use ipam_migrations::Migration;
+use ipam_migrations::{ExpectedCollection, Migration};
 
 /// A migration applied by this run.
 #[derive(Debug, Clone)]
@@ -56,28 +56,30 @@ impl IndexReport {
     }
 }
 
-/// Compares a collection's live indexes with its spec. `keys_match` decides whether a live
-/// index with the right name also has the right keys (backends describe keys differently) and,
-/// where the backend has them, the right options such as a TTL.
+/// Compares a collection's live indexes with what the latest schema expects of it (the indexes
+/// it was created with plus those later alterations added). `keys_match` decides whether a
+/// live index with the right name also has the right keys (backends describe keys
+/// differently) and, where the backend has them, the right options such as a TTL.
 pub fn compare(
-    spec: &'static ipam_migrations::CollectionSpec,
+    expected: &ExpectedCollection,
     exists: bool,
     live: &[LiveIndex],
     keys_match: impl Fn(&ipam_migrations::IndexSpec, &LiveIndex) -> bool,
 ) -> IndexReport {
-    let missing = spec
+    let missing = expected
         .indexes
         .iter()
         .filter(|want| !live.iter().any(|l| l.name == want.name && l.unique == want.unique && keys_match(want, l)))
         .copied()
         .collect();
-    let extra = live.iter().filter(|l| !spec.indexes.iter().any(|want| want.name == l.name)).cloned().collect();
-    IndexReport { collection: spec.name, exists, missing, extra, expected: spec.indexes.len() }
+    let extra = live.iter().filter(|l| !expected.indexes.iter().any(|want| want.name == l.name)).cloned().collect();
+    IndexReport { collection: expected.name, exists, missing, extra, expected: expected.indexes.len() }
 }
 
-/// Every collection any migration creates, in migration order.
-pub fn expected_collections() -> impl Iterator<Item = &'static ipam_migrations::CollectionSpec> {
-    ipam_migrations::MIGRATIONS.iter().flat_map(|m| m.collections.iter())
+/// Every collection of the latest schema, in migration order, with the indexes every
+/// alteration added.
+pub fn expected_collections() -> impl Iterator<Item = ExpectedCollection> {
+    ipam_migrations::latest_schema().into_iter()
 }
 
 #[cfg(test)]
@@ -92,14 +94,14 @@ mod tests {
             .iter()
             .map(|i| LiveIndex { name: i.name.into(), keys: i.keys_text(), unique: i.unique, expire_after_secs: None })
             .collect();
-        assert!(compare(spec, true, &live, |_, _| true).is_ok());
+        assert!(compare(&spec, true, &live, |_, _| true).is_ok());
         live.remove(0);
         live[0].unique = false;
         live.push(LiveIndex { name: "by_hand".into(), keys: "x: 1".into(), unique: false, expire_after_secs: None });
-        let report = compare(spec, true, &live, |_, _| true);
+        let report = compare(&spec, true, &live, |_, _| true);
         let missing: Vec<_> = report.missing.iter().map(|i| i.name).collect();
         assert_eq!(missing, ["user_xy_unique_idx", "user_country_region_unique_idx"]);
         assert_eq!(report.extra.len(), 1);
-        assert!(!compare(spec, false, &[], |_, _| true).is_ok());
+        assert!(!compare(&spec, false, &[], |_, _| true).is_ok());
     }
 }

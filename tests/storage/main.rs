@@ -5,6 +5,7 @@
 //! migrated store, and one `conformance!(name, factory)` line (attributes before the name apply
 //! to every test, e.g. ignoring them when the backend's server is not configured).
 
+mod schema;
 mod suite;
 
 use std::any::Any;

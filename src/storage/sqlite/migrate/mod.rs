@@ -87,7 +87,8 @@ pub async fn status(pool: &SqlitePool) -> anyhow::Result<Vec<MigrationState>> {
     Ok(states)
 }
 
-/// Rolls back the most recent migration in force (its tables are dropped), recording it so it
+/// Rolls back the most recent migration in force with its down DDL (the tables it created are
+/// dropped; its alterations of older tables are undone, their rows kept), recording it so it
 /// can be applied again. `None` when nothing is applied.
 pub async fn rollback_latest(pool: &SqlitePool) -> anyhow::Result<Option<ipam_migrations::Migration>> {
     let Some(state) = status(pool).await?.into_iter().rev().find(|s| s.applied_at.is_some()) else {
@@ -108,7 +109,8 @@ pub async fn rollback_latest(pool: &SqlitePool) -> anyhow::Result<Option<ipam_mi
     Ok(Some(m))
 }
 
-/// Compares the live tables and indexes with every migration's collections.
+/// Compares the live tables and indexes with the latest schema (every migration's tables, with
+/// the indexes later alterations added).
 pub async fn verify_indexes(pool: &SqlitePool) -> anyhow::Result<Vec<crate::storage::migrations::IndexReport>> {
     use crate::storage::migrations::{LiveIndex, compare, expected_collections};
     let mut reports = Vec::new();
@@ -137,7 +139,7 @@ pub async fn verify_indexes(pool: &SqlitePool) -> anyhow::Result<Vec<crate::stor
                 }
             })
             .collect();
-        reports.push(compare(spec, exists.is_some(), &live, |_, _| true));
+        reports.push(compare(&spec, exists.is_some(), &live, |_, _| true));
     }
     Ok(reports)
 }
@@ -162,103 +164,4 @@ impl crate::storage::SchemaAdmin for super::SqliteStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::sqlite::SqliteStore;
-
-    const NEW_TABLES: [&str; 3] = ["ipam_notifications", "ipam_notification_rules", "ipam_bulk_jobs"];
-
-    async fn store() -> (SqliteStore, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("ipam.db").display());
-        (SqliteStore::connect(&url, 1).await.unwrap(), dir)
-    }
-
-    async fn exec(pool: &SqlitePool, sql: &str) -> Result<(), sqlx::Error> {
-        sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(pool).await.map(drop)
-    }
-
-    #[tokio::test]
-    async fn migration_6_creates_verifies_and_rolls_back_notifications_rules_and_bulk_jobs() {
-        let (store, _dir) = store().await;
-        let pool = store.pool();
-        let applied = apply_pending(pool).await.unwrap();
-        assert_eq!(
-            applied.last().map(|a| (a.migration.version, a.migration.name)),
-            Some((6, "notifications_and_bulk_jobs"))
-        );
-        let reports = verify_indexes(pool).await.unwrap();
-        for table in NEW_TABLES {
-            let r = reports.iter().find(|r| r.collection == table).unwrap();
-            assert!(r.is_ok() && r.extra.is_empty() && r.expected > 0, "{r:?}");
-        }
-
-        let rolled = rollback_latest(pool).await.unwrap().unwrap();
-        assert_eq!(rolled.version, 6);
-        let reports = verify_indexes(pool).await.unwrap();
-        for r in &reports {
-            assert_eq!(r.exists, !NEW_TABLES.contains(&r.collection), "{r:?}");
-        }
-        let states = status(pool).await.unwrap();
-        assert!(states.iter().all(|s| s.applied_at.is_some() == (s.migration.version != 6)));
-
-        let again = apply_pending(pool).await.unwrap();
-        assert_eq!(again.iter().map(|a| a.migration.version).collect::<Vec<_>>(), [6]);
-        assert!(verify_indexes(pool).await.unwrap().iter().all(|r| r.is_ok()));
-    }
-
-    #[tokio::test]
-    async fn the_new_tables_accept_well_formed_rows_and_refuse_out_of_range_values() {
-        let (store, _dir) = store().await;
-        let pool = store.pool();
-        apply_pending(pool).await.unwrap();
-        let at = "'2026-01-31T12:00:00.000000Z'";
-        let later = "'2026-05-01T12:00:00.000000Z'";
-
-        let notification = |id: &str, severity: &str, is_read: &str| {
-            format!(
-                "INSERT INTO ipam_notifications (notification_id, user_id, notification_type, severity, message, \
-                 resource_type, resource_id, resource_link, is_read, read_at, created_at, expires_at) \
-                 VALUES ('{id}', 'u1', 'capacity_warning', '{severity}', 'USA at 85%', 'country', 'USA', NULL, \
-                 {is_read}, NULL, {at}, {later})"
-            )
-        };
-        exec(pool, &notification("n1", "warning", "0")).await.unwrap();
-        assert!(exec(pool, &notification("n2", "urgent", "0")).await.is_err(), "severity outside the enum");
-        assert!(exec(pool, &notification("n3", "info", "2")).await.is_err(), "is_read is a boolean");
-
-        let rule = |id: &str, name: &str| {
-            format!(
-                "INSERT INTO ipam_notification_rules (rule_id, user_id, rule_name, conditions, created_at, updated_at) \
-                 VALUES ('{id}', 'u1', '{name}', '{{\"utilization_threshold\": 80}}', {at}, {at})"
-            )
-        };
-        exec(pool, &rule("r1", "high usage")).await.unwrap();
-        let defaults: (String, i64, Option<String>) = sqlx::query_as(
-            "SELECT notification_channels, is_active, last_triggered FROM ipam_notification_rules WHERE rule_id = 'r1'",
-        )
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        assert_eq!(defaults, (r#"["in_app"]"#.to_owned(), 1, None));
-        assert!(exec(pool, &rule("r2", &"x".repeat(101))).await.is_err(), "rule_name longer than 100");
-        assert!(exec(pool, &rule("r3", "")).await.is_err(), "empty rule_name");
-
-        let job = |id: &str, status: &str, failed: i64| {
-            format!(
-                "INSERT INTO ipam_bulk_jobs (job_id, user_id, operation_type, total_items, failed_items, status, \
-                 created_at) VALUES ('{id}', 'u1', 'bulk_tag_update', 200, {failed}, '{status}', {at})"
-            )
-        };
-        exec(pool, &job("j1", "pending", 0)).await.unwrap();
-        let fresh: (i64, i64, String, Option<String>) =
-            sqlx::query_as("SELECT processed_items, successful_items, results, completed_at FROM ipam_bulk_jobs")
-                .fetch_one(pool)
-                .await
-                .unwrap();
-        assert_eq!(fresh, (0, 0, "[]".to_owned(), None));
-        assert!(exec(pool, &job("j1", "pending", 0)).await.is_err(), "job_id is unique");
-        assert!(exec(pool, &job("j2", "queued", 0)).await.is_err(), "status outside the enum");
-        assert!(exec(pool, &job("j3", "pending", -1)).await.is_err(), "negative counter");
-    }
-}
+mod tests;
