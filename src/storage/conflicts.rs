@@ -144,3 +144,12 @@ pub(crate) fn webhook_disabled(w: &Webhook) -> IpamError {
         json!({ "webhook_id": w.id, "is_active": false, "disabled_reason": w.disabled_reason }),
     )
 }
+
+/// A user already holds the most notification rules allowed.
+pub(crate) fn too_many_rules(max: u32) -> IpamError {
+    IpamError::conflict(
+        ConflictKind::Conflict,
+        format!("at most {max} notification rules are allowed; delete one first"),
+        json!({ "limit": max }),
+    )
+}

@@ -11,6 +11,7 @@ pub mod filters;
 pub mod jobs;
 pub mod migrations;
 pub mod mongo;
+pub mod notifications;
 mod repair;
 pub mod sqlite;
 
@@ -24,6 +25,7 @@ pub use filters::{AuditFilter, HostFilter, RegionFilter, ReservationFilter, Sear
 pub use jobs::{
     AttemptOutcome, DispatchReport, ExpiryStore, OutboxStore, RunOutcome, ScheduleRun, ScheduleStore, WebhookStore,
 };
+pub use notifications::{NotificationFilter, NotificationStore, RuleStore};
 
 use crate::auth::Actor;
 use crate::configuration::Settings;
@@ -339,6 +341,8 @@ pub trait Store:
     + WebhookStore
     + ScheduleStore
     + ExpiryStore
+    + NotificationStore
+    + RuleStore
 {
     /// Short backend name for health output, e.g. `sqlite`.
     fn backend(&self) -> &'static str;

@@ -164,6 +164,20 @@ macro_rules! conformance {
             reservation_events_carry_the_reserved_address_its_kind_expiry_and_status,
             filling_a_region_past_80_and_95_percent_raises_capacity_warning_then_critical,
             filling_a_country_past_80_and_95_percent_raises_capacity_warning_then_critical,
+            // notifications
+            a_notification_is_stored_once_per_dedup_key_and_user,
+            notification_filters_combine_newest_first_with_real_totals,
+            the_unread_count_and_recent_list_show_the_newest_unread,
+            marking_sets_read_at_once_and_marking_unread_clears_it,
+            read_all_marks_every_unread_notification_of_the_user_and_counts_them,
+            a_notification_is_deleted_once,
+            another_users_notification_is_out_of_reach_everywhere,
+            expired_notifications_are_invisible_and_the_sweep_deletes_them_in_limited_batches,
+            rules_are_managed_per_user_within_a_limit,
+            a_rule_patch_stamps_updated_at_and_rearming_resets_only_the_rules_states,
+            deleting_a_rule_deletes_its_states_and_no_state_outlives_it,
+            active_rules_are_the_users_active_rules_oldest_first,
+            a_rule_state_is_upserted_and_reads_back_exactly,
         ]);
     };
     (@tests $every:tt $backend:ident, $factory:path, [$($(#[$attr:meta])* $name:ident),* $(,)?]) => {

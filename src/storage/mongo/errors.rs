@@ -22,6 +22,15 @@ pub(super) fn duplicate_index(e: &Error) -> Option<String> {
     Some(index_name(message).unwrap_or_default().to_owned())
 }
 
+/// The unique index of a notification's `(user_id, dedup_key)` (migration 7).
+pub(super) const NOTIFICATION_DEDUP_INDEX: &str = "notification_user_dedup_idx";
+
+/// Whether `e` says the user already has a notification with this dedup key: its cause was
+/// already notified, which is an outcome, not a failure.
+pub(super) fn is_duplicate_dedup_key(e: &Error) -> bool {
+    duplicate_index(e).is_some_and(|index| index == NOTIFICATION_DEDUP_INDEX)
+}
+
 /// "E11000 duplicate key error collection: ipam.ipam_hosts index: user_xyz_unique_idx dup key: …"
 pub(super) fn index_name(message: &str) -> Option<&str> {
     let rest = &message[message.find(" index: ")? + " index: ".len()..];
@@ -59,6 +68,9 @@ mod tests {
         let m = "E11000 duplicate key error collection: ipam.ipam_hosts index: user_xyz_unique_idx dup key: { user_id: \"u1\" }";
         assert_eq!(index_name(m), Some("user_xyz_unique_idx"));
         assert_eq!(index_name("something else"), None);
+        let dedup = "E11000 duplicate key error collection: ipam.ipam_notifications index: \
+                     notification_user_dedup_idx dup key: { user_id: \"u1\", dedup_key: \"k\" }";
+        assert_eq!(index_name(dedup), Some(NOTIFICATION_DEDUP_INDEX));
     }
 
     fn insert_many_error(errors: mongodb::bson::Document) -> Error {

@@ -21,12 +21,15 @@ mod expiry;
 mod filters;
 mod hosts;
 pub mod migrate;
+mod notification_docs;
+mod notifications;
 mod outbox;
 mod preferences;
 mod quotas;
 mod regions;
 mod repair;
 mod reservations;
+mod rules;
 mod schedules;
 mod search;
 mod shares;
@@ -47,6 +50,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 
 use self::documents::{AuditDoc, CommentDoc, CountryDoc, HostDoc, QuotaDoc, RegionDoc, SlotsDoc};
+use self::notification_docs::{NotificationDoc, RuleDoc, RuleStateDoc};
 use crate::domain::{Page, PageRequest};
 use crate::error::Result;
 use crate::storage::Store;
@@ -120,6 +124,18 @@ impl MongoStore {
 
     fn countries(&self) -> Collection<CountryDoc> {
         self.db.collection("continent_country_mapping")
+    }
+
+    fn notifications(&self) -> Collection<NotificationDoc> {
+        self.db.collection("ipam_notifications")
+    }
+
+    fn rules(&self) -> Collection<RuleDoc> {
+        self.db.collection("ipam_notification_rules")
+    }
+
+    fn rule_states(&self) -> Collection<RuleStateDoc> {
+        self.db.collection("ipam_notification_rule_state")
     }
 }
 

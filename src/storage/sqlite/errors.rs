@@ -17,6 +17,8 @@ pub(super) enum Unique {
     Hostname,
     /// `(schedule, tick_at)` of a cron tick claim.
     ScheduleTick,
+    /// `(user_id, dedup_key)` of a notification: its cause was already notified.
+    NotificationDedup,
 }
 
 /// Which domain unique constraint `e` violated, if any.
@@ -37,6 +39,8 @@ pub(super) fn unique_violation(e: &sqlx::Error) -> Option<Unique> {
         Some(Unique::HostAddress)
     } else if msg.contains("ipam_schedule_runs.tick_at") {
         Some(Unique::ScheduleTick)
+    } else if msg.contains("ipam_notifications.dedup_key") {
+        Some(Unique::NotificationDedup)
     } else {
         None
     }
@@ -65,6 +69,6 @@ pub(super) fn write(e: sqlx::Error) -> IpamError {
             "the address was taken by a concurrent request; retry",
             json!({}),
         ),
-        Some(Unique::ScheduleTick) | None => db(e),
+        Some(Unique::ScheduleTick | Unique::NotificationDedup) | None => db(e),
     }
 }
