@@ -70,7 +70,8 @@ pub trait NotificationStore: Send + Sync {
     ) -> Result<Option<Notification>>;
     /// Marks every unread unexpired notification of the user read at `now`; returns how many.
     async fn mark_all_read(&self, user: &UserId, now: DateTime<Utc>) -> Result<u64>;
-    /// Deletes one of the user's notifications; false when there is none.
+    /// Deletes one of the user's notifications; false when there is none. An expired one the
+    /// sweep has not reached yet is deleted too (true): it was going anyway.
     async fn delete_notification(&self, user: &UserId, id: &NotificationId) -> Result<bool>;
     /// Deletes up to `limit` notifications expired at `now` (every user's), in short batches so
     /// a large backlog never holds a write for long; returns how many.
