@@ -36,6 +36,16 @@ fn stderr(o: &Output) -> String {
 /// The collections of migration 6, the last of the seed's enhancement collections.
 const MIGRATION_6_COLLECTIONS: [&str; 3] = ["ipam_notifications", "ipam_notification_rules", "ipam_bulk_jobs"];
 
+/// What `ipam migrate` reports for migration 7, which alters two of migration 6's collections
+/// and creates one.
+const MIGRATION_7_REPORT: &str = "Name: notification_dedup_and_rule_state (version 7)
+  Description: Notification dedup keys, rule severity and cooldown, and per-(rule, resource) threshold state
+";
+const MIGRATION_7_COLLECTIONS: &str = "  Collections affected: ipam_notification_rule_state
+  Collections altered: ipam_notifications (+ fields dedup_key; + indexes notification_user_dedup_idx; new validator), \
+ipam_notification_rules (+ fields severity, cooldown_minutes; new validator)
+";
+
 fn mint(dir: &Path, user: &str, perms: &str) -> String {
     let out = run(ipam(dir).args(["token", "--user", user, "--username", user, "--permissions", perms]));
     assert!(out.status.success(), "{}", stderr(&out));
@@ -98,6 +108,7 @@ fn migrate_applies_once_then_reports_already_applied() {
     assert!(status.status.success(), "{}", stderr(&status));
     assert!(stdout(&status).contains("[pending]"), "{}", stdout(&status));
     assert!(stdout(&status).contains("[pending]   6 notifications_and_bulk_jobs — "), "{}", stdout(&status));
+    assert!(stdout(&status).contains("[pending]   7 notification_dedup_and_rule_state — "), "{}", stdout(&status));
 
     let first = run(ipam(dir.path()).arg("migrate"));
     assert!(first.status.success(), "{}", stderr(&first));
@@ -106,6 +117,7 @@ fn migrate_applies_once_then_reports_already_applied() {
     assert!(text.contains("Collections affected: continent_country_mapping, ipam_regions"), "{text}");
     assert!(text.contains("Name: notifications_and_bulk_jobs (version 6)"), "{text}");
     assert!(text.contains(&format!("Collections affected: {}\n", MIGRATION_6_COLLECTIONS.join(", "))), "{text}");
+    assert!(text.contains(MIGRATION_7_REPORT) && text.contains(MIGRATION_7_COLLECTIONS), "{text}");
     assert!(
         text.contains(&format!("✅ {} migration(s) applied successfully", ipam_migrations::MIGRATIONS.len())),
         "{text}"
@@ -119,6 +131,7 @@ fn migrate_applies_once_then_reports_already_applied() {
     let text = stdout(&status);
     assert!(text.contains("[applied") && !text.contains("[pending]"), "{text}");
     assert!(text.contains("   6 notifications_and_bulk_jobs — Notifications, notification rules and bulk"), "{text}");
+    assert!(text.contains("   7 notification_dedup_and_rule_state — Notification dedup keys, rule severity"), "{text}");
     assert!(text.contains(&format!("{} applied, 0 pending", ipam_migrations::MIGRATIONS.len())), "{text}");
 }
 
@@ -257,12 +270,15 @@ fn verify_indexes_passes_after_migrate_and_names_a_missing_index() {
     let text = stdout(&ok);
     assert!(ok.status.success(), "{text}{}", stderr(&ok));
     assert!(text.contains("✓ ipam_regions: All indexes present"), "{text}");
-    for name in MIGRATION_6_COLLECTIONS {
+    for name in MIGRATION_6_COLLECTIONS.into_iter().chain(["ipam_notification_rule_state"]) {
         assert!(text.contains(&format!("✓ {name}: All indexes present")), "{text}");
     }
     assert!(text.contains("✓ All indexes verified successfully!"), "{text}");
-    let collections: Vec<_> = ipam_migrations::MIGRATIONS.iter().flat_map(|m| m.collections.iter()).collect();
+    // The latest schema: every created collection with the indexes later migrations added.
+    let collections = ipam_migrations::latest_schema();
     let indexes: usize = collections.iter().map(|c| c.indexes.len()).sum();
+    let created: usize = ipam_migrations::MIGRATIONS.iter().flat_map(|m| m.collections).map(|c| c.indexes.len()).sum();
+    assert_eq!(indexes, created + 1, "migration 7 adds notification_user_dedup_idx");
     assert!(text.contains(&format!("Collections checked: {}", collections.len())), "{text}");
     assert!(text.contains(&format!("Total expected indexes: {indexes}")), "{text}");
 
@@ -320,8 +336,39 @@ fn rollback_asks_first_then_drops_and_can_be_applied_again() {
         assert!(done.status.success(), "{}{}", stdout(&done), stderr(&done));
         let expected = format!("Migration {} ({}) rolled back", m.version, m.name);
         assert!(stdout(&done).contains(&expected), "{}", stdout(&done));
+        if m.version == 7 {
+            // Only the state table went; the two altered collections stay, without what 7 added.
+            let verify = run(ipam(dir.path()).arg("verify-indexes"));
+            let text = stdout(&verify);
+            assert_eq!(verify.status.code(), Some(1), "{text}");
+            let prompt = stdout(&done);
+            assert!(
+                prompt.contains(
+                    "This DROPS these collections and every document in them:\n  - ipam_notification_rule_state\n"
+                ),
+                "{prompt}"
+            );
+            assert!(
+                prompt.contains(
+                    "This undoes its alterations of these collections (they and their other data stay):\n  \
+                     - ipam_notifications: drops index notification_user_dedup_idx; DROPS column dedup_key and its values\n  \
+                     - ipam_notification_rules: DROPS columns severity, cooldown_minutes and their values\n"
+                ),
+                "{prompt}"
+            );
+            assert!(text.contains("✗ ipam_notification_rule_state: collection missing (run `ipam migrate`)"), "{text}");
+            assert!(text.contains("✗ ipam_notifications: Issues found"), "{text}");
+            assert!(text.contains("- notification_user_dedup_idx [user_id: 1, dedup_key: 1] (unique=true)"), "{text}");
+            assert!(text.contains("✓ ipam_notification_rules: All indexes present"), "{text}");
+            assert!(text.contains("✓ ipam_bulk_jobs: All indexes present"), "{text}");
+            assert!(text.contains("✗ 3 missing index(es), 1 missing collection(s)"), "{text}");
+            let status = stdout(&run(ipam(dir.path()).args(["migrate", "--status"])));
+            assert!(status.contains("[pending]   7 notification_dedup_and_rule_state"), "{status}");
+            assert_eq!(status.matches("[pending]").count(), 1, "{status}");
+        }
         if m.version == 6 {
-            // Only migration 6's collections went; everything older is still in place.
+            // Only migration 6's collections (and 7's, rolled back just before) went; everything
+            // older is still in place.
             let verify = run(ipam(dir.path()).arg("verify-indexes"));
             let text = stdout(&verify);
             assert_eq!(verify.status.code(), Some(1), "{text}");
@@ -332,10 +379,12 @@ fn rollback_asks_first_then_drops_and_can_be_applied_again() {
             assert!(text.contains("✓ ipam_webhook_deliveries: All indexes present"), "{text}");
             let indexes: usize = m.collections.iter().map(|c| c.indexes.len()).sum();
             assert_eq!(indexes, 10);
-            assert!(text.contains(&format!("✗ {indexes} missing index(es), 3 missing collection(s)")), "{text}");
+            // Missing too: 7's dedup index (expected on ipam_notifications) and its state table.
+            assert!(text.contains(&format!("✗ {} missing index(es), 4 missing collection(s)", indexes + 3)), "{text}");
             let status = stdout(&run(ipam(dir.path()).args(["migrate", "--status"])));
             assert!(status.contains("[pending]   6 notifications_and_bulk_jobs"), "{status}");
-            assert_eq!(status.matches("[pending]").count(), 1, "{status}");
+            assert!(status.contains("[pending]   7 notification_dedup_and_rule_state"), "{status}");
+            assert_eq!(status.matches("[pending]").count(), 2, "{status}");
         }
     }
     let status = stdout(&run(ipam(dir.path()).args(["migrate", "--status"])));
@@ -346,6 +395,7 @@ fn rollback_asks_first_then_drops_and_can_be_applied_again() {
     assert!(stdout(&again).contains("migration(s) applied successfully"), "{}", stdout(&again));
     let collections = format!("Collections affected: {}\n", MIGRATION_6_COLLECTIONS.join(", "));
     assert!(stdout(&again).contains(&collections), "{}", stdout(&again));
+    assert!(stdout(&again).contains(MIGRATION_7_COLLECTIONS), "{}", stdout(&again));
     assert!(run(ipam(dir.path()).arg("verify-indexes")).status.success());
     let server = serve(dir.path());
     let listed: Value = client()

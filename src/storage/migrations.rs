@@ -3,6 +3,9 @@
 use chrono::{DateTime, Utc};
 use ipam_migrations::{ExpectedCollection, Migration};
 
+/// An alteration of an existing collection, as reports of a migration name it.
+pub use ipam_migrations::AlterSpec;
+
 /// A migration applied by this run.
 #[derive(Debug, Clone)]
 pub struct Applied {
