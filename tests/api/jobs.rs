@@ -2,8 +2,11 @@
 //! sweeps and their audit trail, and running a schedule by hand. Test apps run no background
 //! workers; jobs run when a test runs them, with the test's clock.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use ipam_core::clock::Clock;
+use ipam_core::domain::notification::{Notification, NotificationType, RETENTION, Severity};
+use ipam_core::domain::{NotificationId, UserId};
+use ipam_core::storage::NotificationFilter;
 use ipam_jobs::ScheduleName;
 use ipam_tests::spawn_app;
 use serde_json::{Value, json};
@@ -94,4 +97,53 @@ async fn administrators_can_list_schedules_and_run_one_now() {
     assert_eq!(share["recent_runs"].as_array().unwrap().len(), 1, "{share}");
     assert_eq!(share["recent_runs"][0]["outcome"], "running", "queued, no worker has run it yet");
     assert_eq!(list.as_array().unwrap().len(), 5);
+}
+
+/// A notification of `user` created at `at` (as the system would store it).
+fn notification(user: &str, key: &str, at: DateTime<Utc>) -> Notification {
+    Notification {
+        id: NotificationId::generate(),
+        user_id: UserId::parse(user).unwrap(),
+        notification_type: NotificationType::ReservationExpired,
+        severity: Severity::Info,
+        message: format!("notification {key}"),
+        resource_type: None,
+        resource_id: None,
+        resource_link: None,
+        is_read: false,
+        read_at: None,
+        created_at: at,
+        expires_at: at + RETENTION,
+        dedup_key: key.to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn the_notification_cleanup_deletes_exactly_the_notifications_past_their_90_days() {
+    let app = spawn_app().await;
+    let store = app.state.ipam.store();
+    let start = app.clock.now();
+    assert!(store.insert_notification(&notification("alice", "old", start)).await.unwrap());
+    app.clock.advance(Duration::days(60));
+    assert!(store.insert_notification(&notification("alice", "recent", app.clock.now())).await.unwrap());
+
+    app.clock.advance(Duration::days(31));
+    assert!(app.state.platform.run_schedule_now(ScheduleName::NotificationCleanup, app.clock.now()).await.unwrap());
+
+    let admin = app.admin("root");
+    let runs = |list: Value| {
+        let s = list.as_array().unwrap().iter().find(|s| s["name"] == "notification_cleanup").unwrap().clone();
+        s["recent_runs"][0]["detail"].clone()
+    };
+    let list = admin.get("/ipam/admin/schedules").await.assert_status(200).clone();
+    assert_eq!(runs(list), "1 expired notifications deleted", "the 91-day-old one, not the 31-day-old one");
+    let user = UserId::parse("alice").unwrap();
+    let page = ipam_core::domain::PageRequest::new(None, Some(10)).unwrap();
+    let left = store.notifications(&user, &NotificationFilter::default(), page, app.clock.now()).await.unwrap();
+    assert_eq!(left.items.iter().map(|n| n.dedup_key.as_str()).collect::<Vec<_>>(), ["recent"]);
+
+    app.clock.advance(Duration::hours(24));
+    assert!(app.state.platform.run_schedule_now(ScheduleName::NotificationCleanup, app.clock.now()).await.unwrap());
+    let list = admin.get("/ipam/admin/schedules").await.assert_status(200).clone();
+    assert_eq!(runs(list), "0 expired notifications deleted", "nothing left to delete the next day");
 }

@@ -1,10 +1,13 @@
-//! Notification cleanup (daily, 90-day retention). Notifications are not stored yet, so there
-//! is nothing to delete; the schedule runs (and shows in `/health`) so that the day they are,
-//! only this function changes.
+//! Notification cleanup (daily): notifications past their `expires_at` (90 days after creation)
+//! are deleted, in short batches. On MongoDB the TTL index deletes them too; this sweep is what
+//! deletes them on SQLite, and what catches up on MongoDB between TTL passes. Reads never show an
+//! expired notification, whether or not it was deleted yet.
 
 use crate::platform::{JobResult, Platform};
 
-/// Deletes notifications older than the retention.
-pub async fn run(_platform: &Platform) -> JobResult {
-    Ok("no notifications are stored yet; nothing to delete".into())
+/// Deletes every expired notification.
+pub async fn run(platform: &Platform) -> JobResult {
+    let now = platform.now();
+    let total = super::sweep(|limit| platform.store().delete_expired_notifications(now, limit)).await?;
+    Ok(format!("{total} expired notifications deleted"))
 }
