@@ -149,6 +149,28 @@ where
     cursor.try_collect().await.map_err(errors::db)
 }
 
+/// Inserts `doc` (whose `_id` is `id`, a time-ordered id) into `user`'s documents of `coll`
+/// unless they already hold `max`; false, with nothing left behind, when the cap is reached.
+///
+/// Without transactions, concurrent creations can all pass the first count. So after the
+/// insert it counts again, keeping only the oldest `max` (ids are time-ordered): exactly the
+/// late ones back out.
+async fn insert_within_cap<T>(coll: &Collection<T>, doc: &T, user: &str, id: &str, max: u32) -> Result<bool>
+where
+    T: serde::Serialize + Send + Sync,
+{
+    if coll.count_documents(doc! { "user_id": user }).await.map_err(errors::db)? >= u64::from(max) {
+        return Ok(false);
+    }
+    coll.insert_one(doc).await.map_err(errors::db)?;
+    let older = doc! { "user_id": user, "_id": { "$lte": id } };
+    if coll.count_documents(older).await.map_err(errors::db)? > u64::from(max) {
+        coll.delete_one(doc! { "_id": id }).await.map_err(errors::db)?;
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 /// One page of documents matching `filter`, in `sort` order, with the total count.
 async fn find_page<T, U>(
     coll: &Collection<T>,

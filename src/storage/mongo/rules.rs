@@ -10,7 +10,7 @@ use mongodb::bson::{Document, doc};
 use super::documents::date;
 use super::notification_docs::{RuleDoc, RuleStateDoc, conditions_document};
 use super::tx::{Tx, atomically, run};
-use super::{MongoStore, errors, find_all, find_page};
+use super::{MongoStore, errors, find_all, find_page, insert_within_cap};
 use crate::domain::{NotificationRule, Page, PageRequest, ResourceKey, RuleId, RulePatch, RuleState, UserId};
 use crate::error::{IpamError, Result};
 use crate::storage::RuleStore;
@@ -112,19 +112,12 @@ impl MongoStore {
 #[async_trait]
 impl RuleStore for MongoStore {
     async fn create_rule(&self, rule: &NotificationRule, max: u32) -> Result<()> {
-        let mine = doc! { "user_id": rule.user_id.as_str() };
-        if self.rules().count_documents(mine).await.map_err(errors::db)? >= u64::from(max) {
-            return Err(too_many_rules(max));
+        let doc = RuleDoc::new(rule)?;
+        if insert_within_cap(&self.rules(), &doc, rule.user_id.as_str(), rule.id.as_str(), max).await? {
+            Ok(())
+        } else {
+            Err(too_many_rules(max))
         }
-        self.rules().insert_one(RuleDoc::new(rule)?).await.map_err(errors::db)?;
-        // Without transactions, concurrent creations can all pass the check: look again, and
-        // keep only the oldest `max` (ids are time-ordered), so exactly the late ones back out.
-        let older = doc! { "user_id": rule.user_id.as_str(), "_id": { "$lte": rule.id.as_str() } };
-        if self.rules().count_documents(older).await.map_err(errors::db)? > u64::from(max) {
-            self.rules().delete_one(doc! { "_id": rule.id.as_str() }).await.map_err(errors::db)?;
-            return Err(too_many_rules(max));
-        }
-        Ok(())
     }
 
     async fn rule(&self, user: &UserId, id: &RuleId) -> Result<Option<NotificationRule>> {

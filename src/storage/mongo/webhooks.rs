@@ -11,7 +11,7 @@ use mongodb::bson::{Document, doc};
 use super::deliveries::{WEBHOOK_UPDATE_ATTEMPTS, unchanged_since};
 use super::documents::date;
 use super::webhook_docs::{DeliveryDoc, WebhookDoc};
-use super::{MongoStore, errors, find_page};
+use super::{MongoStore, errors, find_page, insert_within_cap};
 use crate::domain::{
     AttemptRecorded, Delivery, DeliveryAttempt, DeliveryId, Page, PageRequest, UserId, Webhook, WebhookId, WebhookPatch,
 };
@@ -46,19 +46,12 @@ impl MongoStore {
 #[async_trait]
 impl WebhookStore for MongoStore {
     async fn create_webhook(&self, webhook: &Webhook, max: u32) -> Result<()> {
-        let mine = doc! { "user_id": webhook.user_id.as_str() };
-        if self.webhooks().count_documents(mine.clone()).await.map_err(errors::db)? >= u64::from(max) {
-            return Err(too_many_webhooks(max));
+        let doc = WebhookDoc::new(webhook);
+        if insert_within_cap(&self.webhooks(), &doc, webhook.user_id.as_str(), webhook.id.as_str(), max).await? {
+            Ok(())
+        } else {
+            Err(too_many_webhooks(max))
         }
-        self.webhooks().insert_one(WebhookDoc::new(webhook)).await.map_err(errors::db)?;
-        // Without transactions, concurrent creations can all pass the check: look again, and
-        // keep only the oldest `max` (ids are time-ordered), so exactly the late ones back out.
-        let older = doc! { "user_id": webhook.user_id.as_str(), "_id": { "$lte": webhook.id.as_str() } };
-        if self.webhooks().count_documents(older).await.map_err(errors::db)? > u64::from(max) {
-            self.webhooks().delete_one(doc! { "_id": webhook.id.as_str() }).await.map_err(errors::db)?;
-            return Err(too_many_webhooks(max));
-        }
-        Ok(())
     }
 
     async fn webhook(&self, user: &UserId, id: &WebhookId) -> Result<Option<Webhook>> {
