@@ -1,16 +1,20 @@
 //! Notifications: the inbox (`/ipam/notifications`: list with filters, the unread summary, mark
 //! read or unread, read-all, delete) and the rules (`/ipam/notifications/rules`). Only the
-//! system creates notifications, so these tests store them directly through the app's store.
+//! system creates notifications, so these tests store them directly through the app's store. The
+//! rules' own tests are in `rules.rs`.
 
 use chrono::{DateTime, Duration, Utc};
 use ipam_core::auth::Permission;
 use ipam_core::clock::Clock;
+use ipam_core::configuration::Switch;
 use ipam_core::domain::{
     Notification, NotificationId, NotificationResource, NotificationType, Severity, UserId, notification::RETENTION,
 };
 use ipam_tests::json::text;
-use ipam_tests::{Caller, TestApp, spawn_app};
+use ipam_tests::{Caller, TestApp, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
+
+mod rules;
 
 /// Stores a notification for `user`, created `minutes_ago` before the app's clock, and returns its id.
 async fn notify(app: &TestApp, user: &str, kind: NotificationType, severity: Severity, minutes_ago: i64) -> String {
@@ -40,12 +44,12 @@ fn ids(body: &Value) -> Vec<String> {
 }
 
 /// Creates a rule and returns its body (panics unless 201).
-async fn rule(u: &Caller<'_>, body: Value) -> Value {
+pub(super) async fn rule(u: &Caller<'_>, body: Value) -> Value {
     u.post("/ipam/notifications/rules", body).await.assert_status(201).clone()
 }
 
 /// The fields a 422 names.
-fn named(r: &ipam_tests::TestResponse) -> Vec<String> {
+pub(super) fn named(r: &ipam_tests::TestResponse) -> Vec<String> {
     let details = r.assert_error(422, "validation_error")["details"].as_object().expect("details").clone();
     details.keys().cloned().collect()
 }
@@ -175,95 +179,6 @@ async fn another_users_notification_or_rule_is_not_found() {
 }
 
 #[tokio::test]
-async fn rules_are_created_listed_read_patched_and_deleted() {
-    let app = spawn_app().await;
-    let u = app.user("alice");
-    let r = u
-        .post(
-            "/ipam/notifications/rules",
-            json!({"rule_name": "Busy", "conditions": {"utilization_threshold": 50, "resource_type": "region"}}),
-        )
-        .await;
-    let created = r.assert_status(201).clone();
-    let id = text(&created, "rule_id");
-    assert_eq!(r.header("location"), Some(format!("/ipam/notifications/rules/{id}").as_str()));
-    assert_eq!(text(&created, "_id"), id);
-    assert_eq!(created["conditions"], json!({"utilization_threshold": 50, "resource_type": "region"}));
-    assert_eq!((created["severity"].clone(), created["cooldown_minutes"].clone()), (json!("warning"), json!(60)));
-    assert_eq!(
-        (created["notification_channels"].clone(), created["is_active"].clone()),
-        (json!(["in_app"]), json!(true))
-    );
-    let second = rule(
-        &u,
-        json!({"rule_name": "Events", "conditions": {"event_types": ["region.created"]},
-                                 "notification_channels": ["webhook"], "severity": "critical"}),
-    )
-    .await;
-
-    let list = u.get("/ipam/notifications/rules?page_size=1").await.assert_status(200).clone();
-    assert_eq!(list["pagination"]["total_count"], 2);
-    assert_eq!(text(&list["results"][0], "rule_id"), text(&second, "rule_id"), "newest first");
-    assert_eq!(u.get(&format!("/ipam/notifications/rules/{id}")).await.assert_status(200)["rule_name"], "Busy");
-
-    app.clock.advance(Duration::minutes(1));
-    let body = json!({"rule_name": "Very busy", "cooldown_minutes": 0, "is_active": false, "severity": "info",
-                      "conditions": {"utilization_threshold": 90, "resource_type": "region"}});
-    let patched = u.patch(&format!("/ipam/notifications/rules/{id}"), body).await.assert_status(200).clone();
-    assert_eq!((text(&patched, "rule_name"), patched["cooldown_minutes"].clone()), ("Very busy".into(), json!(0)));
-    assert_eq!((patched["is_active"].clone(), patched["severity"].clone()), (json!(false), json!("info")));
-    assert_eq!(patched["conditions"]["utilization_threshold"], 90);
-    assert!(text(&patched, "updated_at") > text(&created, "updated_at"), "{patched}");
-
-    u.delete(&format!("/ipam/notifications/rules/{id}")).await.assert_status(204);
-    u.get(&format!("/ipam/notifications/rules/{id}")).await.assert_error(404, "not_found");
-    u.delete(&format!("/ipam/notifications/rules/{id}")).await.assert_error(404, "not_found");
-}
-
-#[tokio::test]
-async fn every_bad_rule_field_is_a_422_naming_it() {
-    let app = spawn_app().await;
-    let u = app.user("alice");
-    let bad = json!({"rule_name": "", "conditions": {"utilization_threshold": 0, "resource_type": "region"},
-                     "severity": "urgent", "notification_channels": ["sms"], "cooldown_minutes": -1});
-    let r = u.post("/ipam/notifications/rules", bad).await;
-    assert_eq!(
-        named(&r),
-        ["conditions.utilization_threshold", "cooldown_minutes", "notification_channels", "rule_name", "severity"]
-    );
-    let r = u
-        .post(
-            "/ipam/notifications/rules",
-            json!({"rule_name": "e", "conditions": {"event_types": ["notification.created"]}}),
-        )
-        .await;
-    assert_eq!(named(&r), ["conditions.event_types"]);
-    let r = u
-        .post(
-            "/ipam/notifications/rules",
-            json!({"rule_name": "t", "conditions": {"utilization_threshold": 50, "resource_type": "planet"}}),
-        )
-        .await;
-    assert_eq!(named(&r), ["conditions.resource_type"]);
-    let r = u.post("/ipam/notifications/rules", json!({"rule_name": "t"})).await;
-    assert_eq!(named(&r), ["conditions"]);
-
-    let email = json!({"rule_name": "e", "conditions": {"event_types": ["host.allocated"]},
-                       "notification_channels": ["in_app", "email"]});
-    let r = u.post("/ipam/notifications/rules", email).await;
-    let problem = r.assert_error(422, "validation_error")["details"]["notification_channels"].clone();
-    assert!(problem.as_str().is_some_and(|p| p.contains("not supported")), "{problem}");
-
-    let id =
-        text(&rule(&u, json!({"rule_name": "ok", "conditions": {"event_types": ["host.allocated"]}})).await, "rule_id");
-    let r = u
-        .patch(&format!("/ipam/notifications/rules/{id}"), json!({"cooldown_minutes": 10_081, "rule_name": " "}))
-        .await;
-    assert_eq!(named(&r), ["cooldown_minutes", "rule_name"]);
-    assert_eq!(u.get("/ipam/notifications/rules").await.assert_status(200)["pagination"]["total_count"], 1);
-}
-
-#[tokio::test]
 async fn notifications_and_rules_need_a_token_and_the_right_permission() {
     let app = spawn_app().await;
     let anon = app.anonymous();
@@ -277,4 +192,31 @@ async fn notifications_and_rules_need_a_token_and_the_right_permission() {
     reader.post("/ipam/notifications/read-all", json!({})).await.assert_error(403, "forbidden");
     let body = json!({"rule_name": "r", "conditions": {"event_types": ["host.allocated"]}});
     reader.post("/ipam/notifications/rules", body).await.assert_error(403, "forbidden");
+}
+
+#[tokio::test]
+async fn every_notification_route_is_in_the_standard_rate_limit_class() {
+    let app = spawn_app_with(|s| {
+        s.rate_limits = Switch::On;
+        s.rate_limit_standard = 7;
+    })
+    .await;
+    let u = app.user("alice");
+    let n = notify(&app, "alice", NotificationType::EventRule, Severity::Info, 1).await;
+    let r = rule(&u, json!({"rule_name": "r", "conditions": {"event_types": ["host.allocated"]}})).await;
+    let rid = text(&r, "rule_id");
+    let responses = [
+        u.get("/ipam/notifications").await,
+        u.get("/ipam/notifications/unread").await,
+        u.patch(&format!("/ipam/notifications/{n}"), json!({"is_read": true})).await,
+        u.post("/ipam/notifications/read-all", json!({})).await,
+        u.get("/ipam/notifications/rules").await,
+        u.get(&format!("/ipam/notifications/rules/{rid}")).await,
+    ];
+    for r in &responses {
+        assert!(r.status.is_success(), "{}", r.text);
+        assert_eq!(r.header("x-ratelimit-limit"), Some("7"), "{}", r.text);
+    }
+    // The rule's creation and these six spent the whole budget.
+    u.delete(&format!("/ipam/notifications/{n}")).await.assert_error(429, "rate_limit_exceeded");
 }
