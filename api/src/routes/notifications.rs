@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use ipam_core::domain::{Notification, NotificationId, NotificationType, Severity};
+use ipam_core::domain::{Notification, NotificationId, NotificationType, PageRequest, Severity};
 use ipam_core::service::{NotificationList, UnreadSummary};
 use ipam_core::storage::NotificationFilter;
 use serde::{Deserialize, Serialize};
@@ -148,7 +148,7 @@ pub(crate) struct NotificationParams {
 
 impl NotificationParams {
     /// The filter and page, or one 422 naming every bad parameter.
-    fn parse(&self) -> ApiResult<(NotificationFilter, ipam_core::domain::PageRequest)> {
+    fn parse(&self) -> ApiResult<(NotificationFilter, PageRequest)> {
         let mut p = QueryParser::new();
         let is_read = p.opt("is_read", self.is_read.as_ref(), |s| match s.trim().to_ascii_lowercase().as_str() {
             "true" => Ok(true),

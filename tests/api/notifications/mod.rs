@@ -220,3 +220,26 @@ async fn every_notification_route_is_in_the_standard_rate_limit_class() {
     // The rule's creation and these six spent the whole budget.
     u.delete(&format!("/ipam/notifications/{n}")).await.assert_error(429, "rate_limit_exceeded");
 }
+
+#[tokio::test]
+async fn the_static_paths_are_never_taken_for_an_id_and_the_document_lists_every_route() {
+    let app = spawn_app().await;
+    let u = app.user("alice");
+    u.patch("/ipam/notifications/unread", json!({"is_read": true})).await.assert_error(405, "method_not_allowed");
+    u.delete("/ipam/notifications/read-all").await.assert_error(405, "method_not_allowed");
+    u.delete("/ipam/notifications/rules").await.assert_error(405, "method_not_allowed");
+
+    let doc = app.anonymous().get("/openapi.json").await.assert_status(200).clone();
+    for path in [
+        "/ipam/notifications",
+        "/ipam/notifications/unread",
+        "/ipam/notifications/read-all",
+        "/ipam/notifications/{notification}",
+        "/ipam/notifications/rules",
+        "/ipam/notifications/rules/{rule}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+    let list = &doc["paths"]["/ipam/notifications"]["get"]["responses"]["200"];
+    assert!(list.is_object(), "{list}");
+}
