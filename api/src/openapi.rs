@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         (name = "audit", description = "The audit trail"),
         (name = "quotas", description = "Quotas and their administration"),
         (name = "webhooks", description = "Signed event deliveries to your URLs, with retries and a delivery log"),
+        (name = "notifications", description = "Your in-app notifications and the rules that raise them"),
         (name = "operations", description = "Health and monitoring"),
     )
 )]

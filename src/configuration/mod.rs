@@ -127,6 +127,8 @@ pub struct Settings {
     pub webhook_allow_private_targets: bool,
     /// Webhooks one user may hold.
     pub webhook_max_per_user: u32,
+    /// Notification rules one user may hold.
+    pub notification_rules_max_per_user: u32,
 }
 
 impl Default for Settings {
@@ -173,6 +175,7 @@ impl Default for Settings {
             webhook_disable_after_failures: 10,
             webhook_allow_private_targets: false,
             webhook_max_per_user: 25,
+            notification_rules_max_per_user: crate::service::DEFAULT_MAX_RULES_PER_USER,
         }
     }
 }

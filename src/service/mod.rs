@@ -7,6 +7,7 @@ mod comments;
 mod countries;
 mod hosts;
 mod interpret;
+mod notifications;
 mod preferences;
 mod quotas;
 mod regions;
@@ -22,6 +23,7 @@ use chrono::{DateTime, Utc};
 pub use countries::{CountryUtilization, XUsage};
 pub use hosts::{BatchRequest, BulkLookupItem, HostQuery};
 pub use interpret::{Interpretation, InterpretationStatus};
+pub use notifications::{DEFAULT_MAX_RULES_PER_USER, NotificationList, RECENT_UNREAD, UnreadSummary};
 pub use quotas::QuotaView;
 pub use regions::{NextHost, NextRegion, RegionQuery, RegionUtilization};
 pub use search::{SearchKind, SearchQuery};
@@ -40,6 +42,7 @@ pub struct Ipam {
     clock: SharedClock,
     quotas: QuotaDefaults,
     webhook_rules: WebhookRules,
+    max_rules_per_user: u32,
 }
 
 impl std::fmt::Debug for Ipam {
@@ -57,7 +60,14 @@ impl Ipam {
         webhook_rules: WebhookRules,
     ) -> Result<Self> {
         let catalog = CountryCatalog::new(store.countries().await?);
-        Ok(Self { store, catalog, clock, quotas, webhook_rules })
+        Ok(Self { store, catalog, clock, quotas, webhook_rules, max_rules_per_user: DEFAULT_MAX_RULES_PER_USER })
+    }
+
+    /// The service with `max` as the most notification rules one user may hold (default
+    /// [`DEFAULT_MAX_RULES_PER_USER`]).
+    pub fn with_rule_limit(mut self, max: u32) -> Self {
+        self.max_rules_per_user = max;
+        self
     }
 
     /// The store (for health checks and jobs).

@@ -8,6 +8,7 @@ mod errors;
 mod hosts;
 mod interpret;
 mod jobs;
+mod notifications;
 mod operations;
 mod preferences;
 mod quotas;

@@ -6,6 +6,8 @@ mod countries;
 mod health;
 mod hosts;
 mod interpret;
+mod notification_rules;
+mod notifications;
 mod preferences;
 mod quotas;
 mod regions;
@@ -46,6 +48,8 @@ pub(crate) fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(shares::router())
         .merge(preferences::router())
         .merge(webhooks::router())
+        .merge(notifications::router())
+        .merge(notification_rules::router())
         .merge(schedules::router())
         .route_layer(guarded(Policy::Standard));
     let public = shares::public_router().route_layer(from_fn_with_state(state.clone(), shares::public_limit));
