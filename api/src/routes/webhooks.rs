@@ -44,8 +44,7 @@ pub(crate) struct CreateWebhookRequest {
     /// 1–10 of: region.created, region.updated, region.retired, host.allocated, host.updated,
     /// host.released (alias host.retired), reservation.created, reservation.converted,
     /// reservation.expired, capacity.warning, capacity.critical, notification.created (raised by
-    /// notification rules with the webhook channel; nothing raises it until the notifications
-    /// API exists).
+    /// notification rules with the webhook channel; nothing raises it until rules are evaluated).
     #[schema(example = json!(["region.created", "host.allocated"]))]
     events: Vec<String>,
     /// Note, up to 500 characters.
