@@ -1,9 +1,12 @@
 //! Translation of the backend-neutral filters into SQL conditions (always bound parameters).
 
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{AssertSqlSafe, FromRow, QueryBuilder, Sqlite, SqlitePool};
 
+use super::errors::db;
 use super::rows::ts;
-use crate::domain::{OctetRange, PageRequest, TagFilter, UserId};
+use crate::domain::{OctetRange, Page, PageRequest, TagFilter, UserId};
+use crate::error::{IpamError, Result};
 use crate::storage::{AuditFilter, HostFilter, RegionFilter, TimeRange};
 
 fn push_tags(qb: &mut QueryBuilder<Sqlite>, tags: &TagFilter) {
@@ -145,4 +148,36 @@ pub(super) fn push_page(qb: &mut QueryBuilder<Sqlite>, page: PageRequest) {
 /// Reads a `COUNT(*)` result.
 pub(super) fn total(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
+}
+
+/// A page of `user`'s rows of `table` (selecting `columns`), newest first (`created_at`, then
+/// `id_column`), with the real total: the list every per-user collection without filters has.
+pub(super) async fn user_page<R, T>(
+    pool: &SqlitePool,
+    (table, columns, id_column): (&'static str, &'static str, &'static str),
+    user: &UserId,
+    page: PageRequest,
+) -> Result<Page<T>>
+where
+    R: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
+    T: TryFrom<R, Error = IpamError>,
+{
+    // Only static table and column names are formatted in; the values are bound.
+    let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table} WHERE user_id = ?1")))
+        .bind(user.as_str())
+        .fetch_one(pool)
+        .await
+        .map_err(db)?;
+    let sql = format!(
+        "SELECT {columns} FROM {table} WHERE user_id = ?1 ORDER BY created_at DESC, {id_column} DESC LIMIT ?2 OFFSET ?3"
+    );
+    let rows: Vec<R> = sqlx::query_as(AssertSqlSafe(sql))
+        .bind(user.as_str())
+        .bind(i64::try_from(page.limit()).unwrap_or(i64::MAX))
+        .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
+    let items = rows.into_iter().map(T::try_from).collect::<Result<Vec<_>>>()?;
+    Ok(Page { items, total: total(n), request: page })
 }

@@ -7,7 +7,7 @@ use sqlx::SqliteConnection;
 
 use super::SqliteStore;
 use super::errors::db;
-use super::filters::total;
+use super::filters::user_page;
 use super::rows::{corrupt, parse_ts, ts};
 use crate::domain::{
     Channels, Cooldown, NotificationRule, Page, PageRequest, ResourceKey, RuleConditions, RuleId, RuleName, RulePatch,
@@ -147,25 +147,13 @@ impl RuleStore for SqliteStore {
     }
 
     async fn list_rules(&self, user: &UserId, page: PageRequest) -> Result<Page<NotificationRule>> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ipam_notification_rules WHERE user_id = ?1")
-            .bind(user.as_str())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db)?;
-        let rows: Vec<RuleRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            rule_columns!(),
-            " FROM ipam_notification_rules WHERE user_id = ?1
-             ORDER BY created_at DESC, rule_id DESC LIMIT ?2 OFFSET ?3"
-        ))
-        .bind(user.as_str())
-        .bind(i64::try_from(page.limit()).unwrap_or(i64::MAX))
-        .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
+        user_page::<RuleRow, NotificationRule>(
+            &self.pool,
+            ("ipam_notification_rules", rule_columns!(), "rule_id"),
+            user,
+            page,
+        )
         .await
-        .map_err(db)?;
-        let items = rows.into_iter().map(NotificationRule::try_from).collect::<Result<Vec<_>>>()?;
-        Ok(Page { items, total: total(n), request: page })
     }
 
     async fn update_rule(

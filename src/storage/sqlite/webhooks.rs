@@ -9,7 +9,7 @@ use sqlx::SqliteConnection;
 
 use super::SqliteStore;
 use super::errors::db;
-use super::filters::total;
+use super::filters::{total, user_page};
 use super::rows::{corrupt, parse_ts, ts};
 use crate::domain::{
     AttemptRecorded, Delivery, DeliveryAttempt, DeliveryId, DeliveryState, Description, EventId, EventType, Page,
@@ -244,25 +244,8 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn list_webhooks(&self, user: &UserId, page: PageRequest) -> Result<Page<Webhook>> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ipam_webhooks WHERE user_id = ?1")
-            .bind(user.as_str())
-            .fetch_one(&self.pool)
+        user_page::<WebhookRow, Webhook>(&self.pool, ("ipam_webhooks", webhook_columns!(), "webhook_id"), user, page)
             .await
-            .map_err(db)?;
-        let rows: Vec<WebhookRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            webhook_columns!(),
-            " FROM ipam_webhooks WHERE user_id = ?1
-             ORDER BY created_at DESC, webhook_id DESC LIMIT ?2 OFFSET ?3"
-        ))
-        .bind(user.as_str())
-        .bind(i64::try_from(page.limit()).unwrap_or(i64::MAX))
-        .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        let items = rows.into_iter().map(Webhook::try_from).collect::<Result<Vec<_>>>()?;
-        Ok(Page { items, total: total(n), request: page })
     }
 
     async fn update_webhook(
