@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use ipam_core::domain::{NotificationCreated, NotificationType, Severity};
+
 /// A job attempt finished: `outcome` is `succeeded`, `retried` or `dead`.
 pub fn job_finished(job: &'static str, outcome: &'static str, took: Duration) {
     metrics::counter!("ipam_jobs_total", "job" => job, "outcome" => outcome).increment(1);
@@ -33,6 +35,21 @@ pub fn outbox_backlog(n: u64) {
     metrics::gauge!("ipam_outbox_backlog").set(n as f64);
 }
 
+/// Notifications created (stored in an inbox, raised to webhooks or both), each counted once
+/// by type and severity (closed sets: the labels stay bounded), and timed from the commit of
+/// their cause to their own.
+pub fn notifications_created(created: &[NotificationCreated]) {
+    for n in created {
+        metrics::counter!(
+            "ipam_notifications_created_total",
+            "type" => n.notification_type.as_str(),
+            "severity" => n.severity.as_str()
+        )
+        .increment(1);
+        metrics::histogram!("ipam_notification_latency_seconds").record(n.latency.as_seconds_f64());
+    }
+}
+
 /// Job names, for [`describe`].
 const JOB_NAMES: &[&str] = &[
     "dispatch_events",
@@ -42,6 +59,7 @@ const JOB_NAMES: &[&str] = &[
     "notification_cleanup",
     "delivery_pruning",
     "outbox_relay",
+    "rule_catch_up",
 ];
 
 /// Creates every counter at zero when a process starts, so Prometheus' `increase()` sees a
@@ -55,5 +73,11 @@ pub fn describe() {
     }
     for outcome in ["success", "retry", "dead", "abandoned"] {
         metrics::counter!("ipam_webhook_deliveries_total", "outcome" => outcome).increment(0);
+    }
+    for t in NotificationType::ALL {
+        for s in Severity::ALL {
+            metrics::counter!("ipam_notifications_created_total", "type" => t.as_str(), "severity" => s.as_str())
+                .increment(0);
+        }
     }
 }

@@ -32,16 +32,20 @@ pub enum ScheduleName {
     DeliveryPruning,
     /// Events and deliveries whose job was lost are queued again (every 30 s).
     OutboxRelay,
+    /// Threshold rules observe every resource they watch, for crossings no event covers
+    /// (every 15 min).
+    RuleCatchUp,
 }
 
 impl ScheduleName {
     /// Every schedule.
-    pub const ALL: [ScheduleName; 5] = [
+    pub const ALL: [ScheduleName; 6] = [
         Self::ReservationExpiry,
         Self::ShareExpiry,
         Self::NotificationCleanup,
         Self::DeliveryPruning,
         Self::OutboxRelay,
+        Self::RuleCatchUp,
     ];
 
     /// Name in health output, metrics and the claims table.
@@ -52,6 +56,7 @@ impl ScheduleName {
             Self::NotificationCleanup => "notification_cleanup",
             Self::DeliveryPruning => "delivery_pruning",
             Self::OutboxRelay => "outbox_relay",
+            Self::RuleCatchUp => "rule_catch_up",
         }
     }
 
@@ -63,6 +68,7 @@ impl ScheduleName {
             Self::NotificationCleanup => "IPAM_SCHEDULE_NOTIFICATION_CLEANUP",
             Self::DeliveryPruning => "IPAM_SCHEDULE_DELIVERY_PRUNING",
             Self::OutboxRelay => "IPAM_SCHEDULE_OUTBOX_RELAY",
+            Self::RuleCatchUp => "IPAM_SCHEDULE_RULE_CATCH_UP",
         }
     }
 
@@ -73,6 +79,7 @@ impl ScheduleName {
             Self::NotificationCleanup => &s.schedule_notification_cleanup,
             Self::DeliveryPruning => &s.schedule_delivery_pruning,
             Self::OutboxRelay => &s.schedule_outbox_relay,
+            Self::RuleCatchUp => &s.schedule_rule_catch_up,
         }
     }
 

@@ -115,6 +115,8 @@ pub struct Settings {
     /// Cron expression of the outbox relay (re-dispatches events and re-queues deliveries
     /// whose job was lost).
     pub schedule_outbox_relay: String,
+    /// Cron expression of the notification rules' catch-up (threshold crossings no event covers).
+    pub schedule_rule_catch_up: String,
     /// Attempts per webhook delivery before it is dead.
     pub webhook_max_attempts: u32,
     /// First webhook retry delay in milliseconds (then ×2 per attempt, with jitter).
@@ -169,6 +171,7 @@ impl Default for Settings {
             schedule_notification_cleanup: "0 30 3 * * *".into(),
             schedule_delivery_pruning: "0 45 3 * * *".into(),
             schedule_outbox_relay: "*/30 * * * * *".into(),
+            schedule_rule_catch_up: "0 */15 * * * *".into(),
             webhook_max_attempts: 5,
             webhook_backoff_base_ms: 2_000,
             webhook_timeout_ms: 10_000,

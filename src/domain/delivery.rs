@@ -157,6 +157,9 @@ pub struct AttemptRecorded {
     pub failure_count: u32,
     /// True when this attempt disabled the webhook.
     pub webhook_disabled: bool,
+    /// The `webhook_disabled` notice the disabling created (set by the store that recorded
+    /// it; `None` when nothing was disabled or the owner's settings keep no such notice).
+    pub notice: Option<crate::domain::NotificationCreated>,
 }
 
 /// Where a delivery goes after an attempt.
@@ -229,6 +232,7 @@ impl AttemptRecorded {
             state: step.state,
             failure_count: webhook.map_or(0, |w| w.webhook.failure_count),
             webhook_disabled: webhook.is_some_and(|w| w.disabled),
+            notice: None,
         }
     }
 }
@@ -300,11 +304,19 @@ mod tests {
     fn the_record_reports_the_step_and_the_webhook_afterwards() {
         let after = AttemptOutcome::Dead.webhook_after(&hook(true, 1), 2, now());
         let recorded = AttemptRecorded::new(AttemptOutcome::Dead.delivery_step(), Some(&after));
-        assert_eq!(recorded, AttemptRecorded { state: DeliveryState::Dead, failure_count: 2, webhook_disabled: true });
+        assert_eq!(
+            recorded,
+            AttemptRecorded { state: DeliveryState::Dead, failure_count: 2, webhook_disabled: true, notice: None }
+        );
         let gone = AttemptRecorded::new(AttemptOutcome::Succeeded.delivery_step(), None);
         assert_eq!(
             gone,
-            AttemptRecorded { state: DeliveryState::Succeeded, failure_count: 0, webhook_disabled: false }
+            AttemptRecorded {
+                state: DeliveryState::Succeeded,
+                failure_count: 0,
+                webhook_disabled: false,
+                notice: None
+            }
         );
     }
 }

@@ -39,7 +39,9 @@ pub use ids::{
     AuditId, CommentId, DeliveryId, EventId, FilterId, HostId, NotificationId, RegionId, ReservationId, RuleId,
     ShareId, UserId, Username, WebhookId,
 };
-pub use notification::{Notification, NotificationResource, NotificationSettings, NotificationType, Routing, Severity};
+pub use notification::{
+    Notification, NotificationCreated, NotificationResource, NotificationSettings, NotificationType, Routing, Severity,
+};
 pub use notification_rule::{
     Channel, Channels, Cooldown, NotificationRule, Observation, ObservedResource, ResourceKey, RuleConditions,
     RuleName, RulePatch, RulePatchRequest, RuleRequest, RuleState, WatchedKind, WatchedResource,

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    AttemptRecorded, Delivery, DeliveryAttempt, DeliveryId, Page, PageRequest, UserId, Webhook, WebhookId, WebhookPatch,
+    AttemptRecorded, Delivery, DeliveryAttempt, DeliveryId, NotificationCreated, Page, PageRequest, UserId, Webhook,
+    WebhookId, WebhookPatch,
 };
 use crate::error::Result;
 
@@ -19,15 +20,18 @@ pub struct DispatchReport {
     pub events: u64,
     /// Deliveries created (to be queued).
     pub deliveries: Vec<DeliveryId>,
+    /// Notifications the events' rules and causes created (for the metrics).
+    pub notifications: Vec<NotificationCreated>,
 }
 
 /// The outbox: domain events stored with the change that caused them, fanned out later.
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
     /// Fans out up to `limit` undispatched events, oldest first: each gets one pending delivery
-    /// per active webhook of its owner subscribed to its type and is marked dispatched, in one
-    /// unit of work per event, so concurrent dispatchers never fan an event out twice and a
-    /// crash loses none.
+    /// per active webhook of its owner subscribed to its type, its notifications (rules and
+    /// system notices, `storage::notify::on_event`) and is marked dispatched, in one unit of
+    /// work per event, so concurrent dispatchers never fan an event out twice and a crash loses
+    /// none.
     async fn dispatch_events(&self, limit: u32, now: DateTime<Utc>) -> Result<DispatchReport>;
     /// How many events wait for dispatch, and when the oldest of them happened.
     async fn outbox_backlog(&self) -> Result<(u64, Option<DateTime<Utc>>)>;
@@ -193,4 +197,9 @@ pub trait ExpiryStore: Send + Sync {
     async fn expire_reservations(&self, now: DateTime<Utc>, limit: u32) -> Result<u64>;
     /// Marks up to `limit` active shares whose expiry is past as inactive (audited). Returns how many.
     async fn expire_shares(&self, now: DateTime<Utc>, limit: u32) -> Result<u64>;
+    /// Tells the owners of up to `limit` active reservations that expire within
+    /// `EXPIRY_NOTICE` of `now` (a `reservation_expiring` notice each, once per reservation
+    /// whatever the number of runs; their settings decide whether it is kept). Returns the
+    /// notices this call created.
+    async fn announce_expiring_reservations(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<NotificationCreated>>;
 }

@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod migrations;
 pub mod mongo;
 pub mod notifications;
+pub mod notify;
 mod repair;
 pub mod sqlite;
 

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Notification, NotificationId, NotificationRule, NotificationType, Page, PageRequest, ResourceKey, RuleId,
-    RulePatch, RuleState, Severity, UserId,
+    Notification, NotificationCreated, NotificationId, NotificationRule, NotificationType, Page, PageRequest,
+    ResourceKey, RuleId, RulePatch, RuleState, Severity, UserId,
 };
 use crate::error::Result;
 
@@ -107,4 +107,10 @@ pub trait RuleStore: Send + Sync {
     /// Stores the state of a rule for one resource (inserting or replacing it), owned by the
     /// rule's owner; false, writing nothing, when the rule no longer exists.
     async fn save_rule_state(&self, state: &RuleState, now: DateTime<Utc>) -> Result<bool>;
+    /// Users with at least one active threshold rule, in id order, `limit` at most after `after`
+    /// (the catch-up job walks them in pages).
+    async fn threshold_rule_owners(&self, after: Option<&UserId>, limit: u32) -> Result<Vec<UserId>>;
+    /// The scheduled catch-up of one user's threshold rules (`storage::notify::catch_up`), as
+    /// one unit of work; returns the notifications it created.
+    async fn catch_up_rules(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<NotificationCreated>>;
 }

@@ -26,7 +26,14 @@ async fn health_lists_every_schedule_with_its_last_and_next_run_and_checks_the_q
     let health = app.anonymous().get("/health").await.assert_status(200).clone();
     assert_eq!(health["checks"]["queue"]["status"], "ok");
     assert_eq!(health["checks"]["queue"]["backend"], "sqlite");
-    for name in ["reservation_expiry", "share_expiry", "notification_cleanup", "delivery_pruning", "outbox_relay"] {
+    for name in [
+        "reservation_expiry",
+        "share_expiry",
+        "notification_cleanup",
+        "delivery_pruning",
+        "outbox_relay",
+        "rule_catch_up",
+    ] {
         let t = task(&health, name);
         assert!(t["schedule"].as_str().is_some_and(|s| s.split_whitespace().count() == 6), "{t}");
         assert!(t["next_run"].is_string(), "{t}");

@@ -128,6 +128,7 @@ pub async fn run(platform: &Platform, id: &DeliveryId) -> JobResult {
         AttemptOutcome::Dead => crate::metrics::delivery_attempt("dead"),
         AttemptOutcome::Abandoned => crate::metrics::delivery_attempt("abandoned"),
     }
+    crate::metrics::notifications_created(recorded.notice.as_slice());
     if recorded.webhook_disabled {
         tracing::warn!(webhook = %webhook.id, failures = recorded.failure_count, "webhook disabled after consecutive failed deliveries");
     }

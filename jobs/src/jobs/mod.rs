@@ -6,6 +6,7 @@ pub mod dispatch_events;
 pub mod notification_cleanup;
 pub mod outbox_relay;
 pub mod reservation_expiry;
+pub mod rule_catch_up;
 pub mod share_expiry;
 
 use crate::platform::{JobResult, Platform};
@@ -19,6 +20,7 @@ pub async fn run_scheduled(platform: &Platform, schedule: ScheduleName) -> JobRe
         ScheduleName::NotificationCleanup => notification_cleanup::run(platform).await,
         ScheduleName::DeliveryPruning => delivery_pruning::run(platform).await,
         ScheduleName::OutboxRelay => outbox_relay::run(platform).await,
+        ScheduleName::RuleCatchUp => rule_catch_up::run(platform).await,
     }
 }
 

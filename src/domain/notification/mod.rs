@@ -14,6 +14,30 @@ pub use settings::{NotificationSettings, Routing};
 
 use super::ids::{NotificationId, UserId};
 
+/// One notification that went somewhere (stored in the inbox, raised to webhooks or both),
+/// reported so the job that caused it can count it and time it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotificationCreated {
+    /// Its type.
+    pub notification_type: NotificationType,
+    /// Its severity.
+    pub severity: Severity,
+    /// From the commit of its cause (the event, or the recorded change) to its own; zero when
+    /// the clock says otherwise.
+    pub latency: TimeDelta,
+}
+
+impl NotificationCreated {
+    /// The report of `n`, caused at `caused_at`.
+    pub fn of(n: &Notification, caused_at: DateTime<Utc>) -> Self {
+        Self {
+            notification_type: n.notification_type,
+            severity: n.severity,
+            latency: (n.created_at - caused_at).max(TimeDelta::zero()),
+        }
+    }
+}
+
 /// How long a notification is kept: `expires_at` is its creation plus this.
 pub const RETENTION: TimeDelta = TimeDelta::days(90);
 

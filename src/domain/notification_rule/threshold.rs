@@ -60,7 +60,7 @@ impl NotificationRule {
         now: DateTime<Utc>,
     ) -> Option<Observation> {
         let RuleConditions::Threshold(t) = &self.conditions else { return None };
-        if !self.is_active || seen.user_id != self.user_id || !t.watches(&seen.resource) {
+        if !self.watches(seen) {
             return None;
         }
         let key = ResourceKey::of(&seen.resource);
@@ -79,6 +79,18 @@ impl NotificationRule {
             }
         }
         Some(Observation { changed: state != before, state, fire })
+    }
+
+    /// True when this is an active threshold rule of `seen`'s owner that watches it (its kind,
+    /// and among its `resource_ids` when it lists some).
+    pub fn watches(&self, seen: &ObservedResource) -> bool {
+        matches!(&self.conditions, RuleConditions::Threshold(t)
+            if self.is_active && seen.user_id == self.user_id && t.watches(&seen.resource))
+    }
+
+    /// True when this is an active threshold rule watching resources of `kind`.
+    pub fn watches_kind(&self, kind: WatchedKind) -> bool {
+        matches!(&self.conditions, RuleConditions::Threshold(t) if self.is_active && t.resource_type == kind)
     }
 
     fn threshold_notification(
@@ -231,6 +243,8 @@ mod tests {
         let mut off = half_full_rule();
         off.is_active = false;
         assert_eq!(off.observe(None, &region(&watched, 200), at(0)), None, "inactive");
+        assert!(!off.watches_kind(WatchedKind::Region) && half_full_rule().watches_kind(WatchedKind::Region));
+        assert!(!half_full_rule().watches_kind(WatchedKind::Country) && !country_rule.watches(&region(&watched, 1)));
     }
 
     #[test]

@@ -12,14 +12,17 @@ use mongodb::bson::{self, Bson, Document, doc};
 use mongodb::options::{FindOptions, ReturnDocument};
 
 use super::documents::{corrupt, date};
+use super::notify_unit::MongoUnit;
+use super::tx::atomically;
 use super::webhook_docs::{AttemptDoc, DeliveryDoc};
 use super::{MongoStore, errors};
 use crate::domain::{
-    AttemptRecorded, Delivery, DeliveryAttempt, DeliveryId, DeliveryStep, UserId, Webhook, WebhookAfterAttempt,
-    WebhookId,
+    AttemptRecorded, Delivery, DeliveryAttempt, DeliveryId, DeliveryStep, Notification, UserId, Webhook,
+    WebhookAfterAttempt, WebhookId,
 };
 use crate::error::{IpamError, Result};
 use crate::storage::AttemptOutcome;
+use crate::storage::notify::system_notice;
 
 /// `t + d`, or an internal error when that leaves chrono's range.
 fn later(t: DateTime<Utc>, d: Duration) -> Result<DateTime<Utc>> {
@@ -205,7 +208,13 @@ impl MongoStore {
         let Some(logged) = logged else { return Ok(None) };
         let webhook = WebhookId::from_stored(logged.webhook_id);
         let after = self.apply_to_webhook(&webhook, outcome, disable_after, now).await?;
-        Ok(Some(AttemptRecorded::new(step, after.as_ref())))
+        let mut recorded = AttemptRecorded::new(step, after.as_ref());
+        // Right after the disabling it reports, like the webhook's own update: not one
+        // transaction with the delivery's (see `apply_to_webhook`).
+        if let Some(n) = after.and_then(|a| Notification::webhook_disabled(&a, id, attempt.attempt, now)) {
+            recorded.notice = atomically!(self, |tx| system_notice(&mut MongoUnit::new(self, tx), &n, now).await)?;
+        }
+        Ok(Some(recorded))
     }
 
     /// Applies an attempt's outcome to its webhook as the domain decides it; `None` when the

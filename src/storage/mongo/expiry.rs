@@ -7,17 +7,20 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mongodb::Collection;
-use mongodb::bson::{Bson, Document, doc};
+use mongodb::bson::{Bson, DateTime as BsonDateTime, Document, doc};
 use mongodb::options::FindOptions;
 use serde::de::DeserializeOwned;
 
 use super::documents::date;
+use super::notify_unit::MongoUnit;
 use super::tx::{Tx, atomically, run};
 use super::{MongoStore, errors};
 use crate::auth::Actor;
-use crate::domain::{AuditAction, AuditEvent, Reservation, Share};
+use crate::domain::notification::EXPIRY_NOTICE;
+use crate::domain::{AuditAction, AuditEvent, Notification, NotificationCreated, Reservation, Share};
 use crate::error::Result;
 use crate::storage::ExpiryStore;
+use crate::storage::notify::system_notice;
 
 fn system() -> Actor {
     Actor::system()
@@ -26,6 +29,19 @@ fn system() -> Actor {
 /// Active reservations whose expiry is `now` or earlier (the same condition guards each update).
 pub(super) fn overdue_reservations(now: DateTime<Utc>) -> Document {
     doc! { "status": "active", "expires_at": { "$ne": Bson::Null, "$lte": date(now) } }
+}
+
+/// Active reservations expiring in `(now, now + EXPIRY_NOTICE]`, after the `(expires_at, _id)`
+/// cursor when there is one (in the order [`overdue`] reads them).
+pub(super) fn expiring_reservations(now: DateTime<Utc>, after: Option<&(BsonDateTime, String)>) -> Document {
+    let window = doc! { "status": "active", "expires_at": { "$gt": date(now), "$lte": date(now + EXPIRY_NOTICE) } };
+    match after {
+        None => window,
+        Some((at, id)) => doc! { "$and": [
+            window,
+            { "$or": [ { "expires_at": { "$gt": at } }, { "expires_at": at, "_id": { "$gt": id } } ] },
+        ] },
+    }
 }
 
 /// Marks a reservation expired.
@@ -115,6 +131,35 @@ impl ExpiryStore for MongoStore {
             }
         }
         Ok(expired)
+    }
+
+    async fn announce_expiring_reservations(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<NotificationCreated>> {
+        let mut created = Vec::new();
+        if limit == 0 {
+            return Ok(created);
+        }
+        let mut after: Option<(BsonDateTime, String)> = None;
+        loop {
+            let batch = overdue(&self.reservations(), expiring_reservations(now, after.as_ref()), limit).await?;
+            for doc in &batch {
+                let r = Reservation::try_from(doc.clone())?;
+                // One notice each; the dedup key makes a reservation announced by an earlier
+                // run (or a concurrent one) a no-op.
+                if let Some(n) = Notification::reservation_expiring(&r, now) {
+                    let sent = atomically!(self, |tx| system_notice(&mut MongoUnit::new(self, tx), &n, now).await)?;
+                    created.extend(sent);
+                }
+            }
+            match batch.last() {
+                Some(last) if batch.len() == limit as usize => {
+                    after = last.expires_at.map(|at| (at, last.id.clone()));
+                    if after.is_none() {
+                        return Ok(created);
+                    }
+                }
+                _ => return Ok(created),
+            }
+        }
     }
 }
 

@@ -23,6 +23,7 @@ mod hosts;
 pub mod migrate;
 mod notification_docs;
 mod notifications;
+mod notify_unit;
 mod outbox;
 mod preferences;
 mod quotas;

@@ -6,7 +6,8 @@
 //! every deployment: the deliveries of an event are inserted first (the
 //! unique index on `(event_id, webhook_id)` turns a repeat into duplicate-key errors, which mean
 //! "already done"), and only then is the event marked dispatched. A crash in between leaves the
-//! event undispatched, and the next pass completes it without duplicating anything.
+//! event undispatched, and the next pass completes it without duplicating anything. The event's
+//! notifications and its mark are one transaction on a replica set (`settle_in`).
 
 use std::collections::HashSet;
 
@@ -19,12 +20,13 @@ use mongodb::options::FindOptions;
 use serde::{Deserialize, Serialize};
 
 use super::documents::{corrupt, date, time};
+use super::notify_unit::MongoUnit;
 use super::tx::{Tx, atomically, run};
 use super::webhook_docs::{DeliveryDoc, WebhookDoc};
 use super::{MongoStore, errors, find_all};
-use crate::domain::{Delivery, DeliveryId, DomainEvent, EventId, EventType, UserId, Webhook};
+use crate::domain::{Delivery, DeliveryId, DomainEvent, EventId, EventType, NotificationCreated, UserId, Webhook};
 use crate::error::{IpamError, Result};
-use crate::storage::{DispatchReport, OutboxStore};
+use crate::storage::{DispatchReport, OutboxStore, notify};
 
 /// An outbox event (`_id` is the event id). `data` is stored as a BSON document so it can be
 /// queried in the shell.
@@ -115,6 +117,31 @@ impl MongoStore {
         Ok(())
     }
 
+    /// The notifications of one event (`notify::on_event`) and its dispatched mark, inside
+    /// `tx`; returns whether this pass marked it and what it created.
+    async fn settle_in(
+        &self,
+        tx: &mut Tx,
+        event: &DomainEvent,
+        now: DateTime<Utc>,
+    ) -> Result<(u64, Vec<NotificationCreated>)> {
+        let (filter, update) = mark_dispatched(event.id.as_str(), now);
+        if tx.is_transaction() {
+            // All or nothing, so the order is free: claim first, and a pass that lost the claim
+            // to a concurrent one writes nothing at all.
+            let marked = run!(tx, self.outbox().update_one(filter, update)).map_err(errors::db)?.modified_count;
+            if marked == 0 {
+                return Ok((0, Vec::new()));
+            }
+            return Ok((marked, notify::on_event(&mut MongoUnit::new(self, tx), event, now).await?));
+        }
+        // No transaction: every step is idempotent (dedup keys, upserted states) and the claim
+        // comes last, so a crash in between leaves the event for the next pass to complete.
+        let notes = notify::on_event(&mut MongoUnit::new(self, tx), event, now).await?;
+        let marked = run!(tx, self.outbox().update_one(filter, update)).map_err(errors::db)?.modified_count;
+        Ok((marked, notes))
+    }
+
     /// Creates the deliveries of one event; returns the ids of those this call inserted.
     async fn fan_out(&self, event: &DomainEvent, now: DateTime<Utc>) -> Result<Vec<DeliveryId>> {
         let hooks: Vec<WebhookDoc> =
@@ -161,10 +188,11 @@ impl OutboxStore for MongoStore {
                 }
             };
             let created = self.fan_out(&event, now).await?;
-            let marked = self.outbox().update_one(filter, update).await.map_err(errors::db)?;
+            let (marked, notes) = atomically!(self, |tx| self.settle_in(tx, &event, now).await)?;
             // A concurrent pass may have marked it first; the deliveries each inserted are theirs.
-            report.events += marked.modified_count;
+            report.events += marked;
             report.deliveries.extend(created);
+            report.notifications.extend(notes);
         }
         Ok(report)
     }

@@ -98,7 +98,7 @@ pub(super) fn defaults_except(set: &Document) -> Document {
 }
 
 impl MongoStore {
-    fn preferences_coll(&self) -> mongodb::Collection<PreferencesDoc> {
+    pub(super) fn preferences_coll(&self) -> mongodb::Collection<PreferencesDoc> {
         self.db.collection("ipam_user_preferences")
     }
 

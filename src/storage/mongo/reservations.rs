@@ -26,7 +26,7 @@ use crate::storage::{ReservationFilter, ReservationStore};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct ReservationDoc {
     #[serde(rename = "_id")]
-    id: String,
+    pub(super) id: String,
     user_id: String,
     resource_type: String,
     x_octet: i32,
@@ -35,7 +35,7 @@ pub(super) struct ReservationDoc {
     reserved_address: String,
     reason: String,
     status: String,
-    expires_at: Option<BsonDateTime>,
+    pub(super) expires_at: Option<BsonDateTime>,
     created_at: BsonDateTime,
     created_by: String,
     converted_at: Option<BsonDateTime>,

@@ -9,12 +9,15 @@ use mongodb::bson::{Document, doc};
 
 use super::documents::date;
 use super::notification_docs::{RuleDoc, RuleStateDoc, conditions_document};
+use super::notify_unit::MongoUnit;
 use super::tx::{Tx, atomically, run};
 use super::{MongoStore, errors, find_all, find_page, insert_within_cap};
-use crate::domain::{NotificationRule, Page, PageRequest, ResourceKey, RuleId, RulePatch, RuleState, UserId};
+use crate::domain::{
+    NotificationCreated, NotificationRule, Page, PageRequest, ResourceKey, RuleId, RulePatch, RuleState, UserId,
+};
 use crate::error::{IpamError, Result};
-use crate::storage::RuleStore;
 use crate::storage::conflicts::too_many_rules;
+use crate::storage::{RuleStore, notify};
 
 /// How often a patch is decided again when the rule changed between read and write.
 const PATCH_ATTEMPTS: u32 = 5;
@@ -44,7 +47,7 @@ fn rearm(rule: &RuleId, now: DateTime<Utc>) -> (Document, Document) {
 
 /// Inserts or replaces the state of `s`, owned by `user`: the pair the unique index holds is the
 /// filter, and the rest is set either way.
-fn upsert_state(s: &RuleState, user: &UserId, now: DateTime<Utc>) -> (Document, Document) {
+pub(super) fn upsert_state(s: &RuleState, user: &UserId, now: DateTime<Utc>) -> (Document, Document) {
     let filter = doc! { "rule_id": s.rule_id.as_str(), "resource_key": s.resource_key.as_str() };
     let update = doc! {
         "$set": {
@@ -180,6 +183,35 @@ impl RuleStore for MongoStore {
         }
         unreachable!("the second attempt always returns")
     }
+
+    async fn threshold_rule_owners(&self, after: Option<&UserId>, limit: u32) -> Result<Vec<UserId>> {
+        let filter = threshold_owners(after);
+        let mut owners: Vec<String> = self
+            .rules()
+            .distinct("user_id", filter)
+            .await
+            .map_err(errors::db)?
+            .into_iter()
+            .filter_map(|b| b.as_str().map(str::to_owned))
+            .collect();
+        // `distinct` has no sort or limit of its own.
+        owners.sort();
+        owners.truncate(limit as usize);
+        Ok(owners.into_iter().map(UserId::from_stored).collect())
+    }
+
+    async fn catch_up_rules(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<NotificationCreated>> {
+        atomically!(self, |tx| notify::catch_up(&mut MongoUnit::new(self, tx), user, now).await)
+    }
+}
+
+/// Active threshold rules of users after `after` in id order.
+pub(super) fn threshold_owners(after: Option<&UserId>) -> Document {
+    let mut filter = doc! { "is_active": true, "conditions.utilization_threshold": { "$exists": true } };
+    if let Some(after) = after {
+        filter.insert("user_id", doc! { "$gt": after.as_str() });
+    }
+    filter
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod filters;
 mod hosts;
 pub mod migrate;
 mod notifications;
+mod notify_unit;
 mod outbox;
 mod preferences;
 mod quotas;

@@ -97,6 +97,35 @@ fn select_where(head: &'static str, user: &UserId, f: &NotificationFilter, now: 
     qb
 }
 
+/// Stores a notification; false when its owner already has its dedup key.
+pub(super) async fn insert(conn: &mut SqliteConnection, n: &Notification) -> Result<bool> {
+    let inserted = sqlx::query(concat!(
+        "INSERT INTO ipam_notifications (",
+        columns!(),
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+    ))
+    .bind(n.id.as_str())
+    .bind(n.user_id.as_str())
+    .bind(n.notification_type.as_str())
+    .bind(n.severity.as_str())
+    .bind(&n.message)
+    .bind(n.resource_type.map(NotificationResource::as_str))
+    .bind(&n.resource_id)
+    .bind(&n.resource_link)
+    .bind(n.is_read)
+    .bind(n.read_at.map(ts))
+    .bind(ts(n.created_at))
+    .bind(ts(n.expires_at))
+    .bind(&n.dedup_key)
+    .execute(conn)
+    .await;
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(e) if unique_violation(&e) == Some(Unique::NotificationDedup) => Ok(false),
+        Err(e) => Err(db(e)),
+    }
+}
+
 const NEWEST_FIRST: &str = " ORDER BY created_at DESC, notification_id DESC";
 
 async fn fetch(
@@ -122,31 +151,8 @@ async fn fetch(
 #[async_trait]
 impl NotificationStore for SqliteStore {
     async fn insert_notification(&self, n: &Notification) -> Result<bool> {
-        let inserted = sqlx::query(concat!(
-            "INSERT INTO ipam_notifications (",
-            columns!(),
-            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
-        ))
-        .bind(n.id.as_str())
-        .bind(n.user_id.as_str())
-        .bind(n.notification_type.as_str())
-        .bind(n.severity.as_str())
-        .bind(&n.message)
-        .bind(n.resource_type.map(NotificationResource::as_str))
-        .bind(&n.resource_id)
-        .bind(&n.resource_link)
-        .bind(n.is_read)
-        .bind(n.read_at.map(ts))
-        .bind(ts(n.created_at))
-        .bind(ts(n.expires_at))
-        .bind(&n.dedup_key)
-        .execute(&self.pool)
-        .await;
-        match inserted {
-            Ok(_) => Ok(true),
-            Err(e) if unique_violation(&e) == Some(Unique::NotificationDedup) => Ok(false),
-            Err(e) => Err(db(e)),
-        }
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        insert(&mut conn, n).await
     }
 
     async fn notifications(

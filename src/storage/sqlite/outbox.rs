@@ -1,5 +1,6 @@
 //! The event outbox: events are inserted by the unit of work that caused them (same
-//! transaction), and fanned out to webhook deliveries one event per transaction.
+//! transaction), and fanned out to webhook deliveries and notifications one event per
+//! transaction.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -7,10 +8,12 @@ use sqlx::SqliteConnection;
 
 use super::SqliteStore;
 use super::errors::db;
+use super::notify_unit::SqliteUnit;
 use super::rows::{corrupt, parse_ts, ts};
 use super::webhooks::{active_subscribers, insert_delivery};
 use crate::domain::{Delivery, DomainEvent, EventId, EventType, UserId};
 use crate::error::Result;
+use crate::storage::notify;
 use crate::storage::{DispatchReport, OutboxStore};
 
 /// Stores an event (inside the caller's transaction).
@@ -94,6 +97,7 @@ impl OutboxStore for SqliteStore {
                 insert_delivery(&mut tx, &d).await?;
                 report.deliveries.push(d.id);
             }
+            report.notifications.extend(notify::on_event(&mut SqliteUnit(&mut tx), &event, now).await?);
             tx.commit().await.map_err(db)?;
             report.events += 1;
         }

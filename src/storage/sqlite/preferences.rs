@@ -73,7 +73,8 @@ impl TryFrom<PreferencesRow> for Preferences {
     }
 }
 
-async fn load(conn: &mut SqliteConnection, user: &UserId) -> Result<Option<Preferences>> {
+/// The user's stored preferences, inside the caller's connection or transaction.
+pub(super) async fn load(conn: &mut SqliteConnection, user: &UserId) -> Result<Option<Preferences>> {
     let row: Option<PreferencesRow> = sqlx::query_as(
         "SELECT user_id, saved_filters, dashboard_layout, notification_settings, theme_preference, updated_at
          FROM ipam_user_preferences WHERE user_id = ?1",

@@ -115,7 +115,12 @@ pub(super) async fn blocked_hosts(
     Ok(rows.into_iter().filter_map(|(z,)| u8::try_from(z).ok()).collect())
 }
 
-async fn fetch(conn: &mut SqliteConnection, user: &UserId, id: &ReservationId) -> Result<Option<Reservation>> {
+/// One of the user's reservations.
+pub(super) async fn fetch(
+    conn: &mut SqliteConnection,
+    user: &UserId,
+    id: &ReservationId,
+) -> Result<Option<Reservation>> {
     let row: Option<ReservationRow> = sqlx::query_as(concat!(
         "SELECT ",
         reservation_columns!(),
@@ -152,6 +157,33 @@ pub(super) async fn expire_overdue(conn: &mut SqliteConnection, now: DateTime<Ut
         insert_audit(&mut *conn, &Reservation::try_from(row)?.expiry_event(now)).await?;
     }
     Ok(u64::try_from(n).unwrap_or(u64::MAX))
+}
+
+/// Up to `limit` active reservations expiring in `(now, until]`, after the `(expires_at, id)`
+/// cursor, in that order.
+pub(super) async fn expiring(
+    conn: &mut SqliteConnection,
+    (now, until): (DateTime<Utc>, DateTime<Utc>),
+    after: Option<&(String, String)>,
+    limit: u32,
+) -> Result<Vec<Reservation>> {
+    let (at, id) = after.cloned().unwrap_or_default();
+    let rows: Vec<ReservationRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        reservation_columns!(),
+        " FROM ipam_reservations WHERE status = 'active' AND expires_at > ?1 AND expires_at <= ?2
+           AND (expires_at > ?3 OR (expires_at = ?3 AND reservation_id > ?4))
+         ORDER BY expires_at, reservation_id LIMIT ?5"
+    ))
+    .bind(ts(now))
+    .bind(ts(until))
+    .bind(at)
+    .bind(id)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await
+    .map_err(db)?;
+    rows.into_iter().map(Reservation::try_from).collect()
 }
 
 pub(super) async fn convertible(

@@ -8,14 +8,15 @@ use sqlx::SqliteConnection;
 use super::SqliteStore;
 use super::errors::db;
 use super::filters::user_page;
+use super::notify_unit::SqliteUnit;
 use super::rows::{corrupt, parse_ts, ts};
 use crate::domain::{
-    Channels, Cooldown, NotificationRule, Page, PageRequest, ResourceKey, RuleConditions, RuleId, RuleName, RulePatch,
-    RuleState, Severity, UserId,
+    Channels, Cooldown, NotificationCreated, NotificationRule, Page, PageRequest, ResourceKey, RuleConditions, RuleId,
+    RuleName, RulePatch, RuleState, Severity, UserId,
 };
 use crate::error::{IpamError, Result};
-use crate::storage::RuleStore;
 use crate::storage::conflicts::too_many_rules;
+use crate::storage::{RuleStore, notify};
 
 macro_rules! rule_columns {
     () => {
@@ -105,6 +106,58 @@ async fn fetch_rule(conn: &mut SqliteConnection, user: &UserId, id: &RuleId) -> 
     .await
     .map_err(db)?;
     row.map(NotificationRule::try_from).transpose()
+}
+
+/// The user's active rules, oldest first.
+pub(super) async fn active(conn: &mut SqliteConnection, user: &UserId) -> Result<Vec<NotificationRule>> {
+    let rows: Vec<RuleRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        rule_columns!(),
+        " FROM ipam_notification_rules WHERE user_id = ?1 AND is_active = 1 ORDER BY created_at, rule_id"
+    ))
+    .bind(user.as_str())
+    .fetch_all(conn)
+    .await
+    .map_err(db)?;
+    rows.into_iter().map(NotificationRule::try_from).collect()
+}
+
+/// The stored state of a rule for one resource.
+pub(super) async fn state(conn: &mut SqliteConnection, rule: &RuleId, key: &ResourceKey) -> Result<Option<RuleState>> {
+    let row: Option<StateRow> = sqlx::query_as(
+        "SELECT rule_id, resource_key, above, crossings, last_fired_at FROM ipam_notification_rule_state
+         WHERE rule_id = ?1 AND resource_key = ?2",
+    )
+    .bind(rule.as_str())
+    .bind(key.as_str())
+    .fetch_optional(conn)
+    .await
+    .map_err(db)?;
+    row.map(RuleState::try_from).transpose()
+}
+
+/// Stores a rule's state for one resource; false when the rule is gone.
+pub(super) async fn save_state(conn: &mut SqliteConnection, s: &RuleState, now: DateTime<Utc>) -> Result<bool> {
+    // The owner is the rule's: taken from the rule row in the same statement, so a state is
+    // never written for a rule deleted meanwhile (the SELECT then yields no row).
+    let done = sqlx::query(
+        "INSERT INTO ipam_notification_rule_state
+             (rule_id, user_id, resource_key, above, crossings, last_fired_at, updated_at)
+         SELECT rule_id, user_id, ?2, ?3, ?4, ?5, ?6 FROM ipam_notification_rules WHERE rule_id = ?1
+         ON CONFLICT (rule_id, resource_key) DO UPDATE SET above = excluded.above,
+             crossings = excluded.crossings, last_fired_at = excluded.last_fired_at,
+             updated_at = excluded.updated_at",
+    )
+    .bind(s.rule_id.as_str())
+    .bind(s.resource_key.as_str())
+    .bind(s.above)
+    .bind(i64::from(s.crossings))
+    .bind(s.last_fired_at.map(ts))
+    .bind(ts(now))
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(done.rows_affected() == 1)
 }
 
 #[async_trait]
@@ -215,51 +268,39 @@ impl RuleStore for SqliteStore {
     }
 
     async fn active_rules(&self, user: &UserId) -> Result<Vec<NotificationRule>> {
-        let rows: Vec<RuleRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            rule_columns!(),
-            " FROM ipam_notification_rules WHERE user_id = ?1 AND is_active = 1 ORDER BY created_at, rule_id"
-        ))
-        .bind(user.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        rows.into_iter().map(NotificationRule::try_from).collect()
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        active(&mut conn, user).await
     }
 
     async fn rule_state(&self, rule: &RuleId, resource: &ResourceKey) -> Result<Option<RuleState>> {
-        let row: Option<StateRow> = sqlx::query_as(
-            "SELECT rule_id, resource_key, above, crossings, last_fired_at FROM ipam_notification_rule_state
-             WHERE rule_id = ?1 AND resource_key = ?2",
-        )
-        .bind(rule.as_str())
-        .bind(resource.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        row.map(RuleState::try_from).transpose()
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        state(&mut conn, rule, resource).await
     }
 
     async fn save_rule_state(&self, s: &RuleState, now: DateTime<Utc>) -> Result<bool> {
-        // The owner is the rule's: taken from the rule row in the same statement, so a state is
-        // never written for a rule deleted meanwhile (the SELECT then yields no row).
-        let done = sqlx::query(
-            "INSERT INTO ipam_notification_rule_state
-                 (rule_id, user_id, resource_key, above, crossings, last_fired_at, updated_at)
-             SELECT rule_id, user_id, ?2, ?3, ?4, ?5, ?6 FROM ipam_notification_rules WHERE rule_id = ?1
-             ON CONFLICT (rule_id, resource_key) DO UPDATE SET above = excluded.above,
-                 crossings = excluded.crossings, last_fired_at = excluded.last_fired_at,
-                 updated_at = excluded.updated_at",
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        save_state(&mut conn, s, now).await
+    }
+
+    async fn threshold_rule_owners(&self, after: Option<&UserId>, limit: u32) -> Result<Vec<UserId>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT user_id FROM ipam_notification_rules
+             WHERE is_active = 1 AND json_extract(conditions, '$.utilization_threshold') IS NOT NULL
+               AND user_id > ?1
+             ORDER BY user_id LIMIT ?2",
         )
-        .bind(s.rule_id.as_str())
-        .bind(s.resource_key.as_str())
-        .bind(s.above)
-        .bind(i64::from(s.crossings))
-        .bind(s.last_fired_at.map(ts))
-        .bind(ts(now))
-        .execute(&self.pool)
+        .bind(after.map_or("", UserId::as_str))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        Ok(done.rows_affected() == 1)
+        Ok(ids.into_iter().map(UserId::from_stored).collect())
+    }
+
+    async fn catch_up_rules(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<NotificationCreated>> {
+        let mut tx = self.write().await?;
+        let created = notify::catch_up(&mut SqliteUnit(&mut tx), user, now).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(created)
     }
 }

@@ -10,13 +10,16 @@ use sqlx::SqliteConnection;
 use super::SqliteStore;
 use super::errors::db;
 use super::filters::{total, user_page};
+use super::notify_unit::SqliteUnit;
 use super::rows::{corrupt, parse_ts, ts};
 use crate::domain::{
-    AttemptRecorded, Delivery, DeliveryAttempt, DeliveryId, DeliveryState, Description, EventId, EventType, Page,
-    PageRequest, UserId, Webhook, WebhookEvents, WebhookId, WebhookPatch, WebhookSecret, WebhookUrl,
+    AttemptRecorded, Delivery, DeliveryAttempt, DeliveryId, DeliveryState, Description, EventId, EventType,
+    Notification, Page, PageRequest, UserId, Webhook, WebhookEvents, WebhookId, WebhookPatch, WebhookSecret,
+    WebhookUrl,
 };
 use crate::error::{IpamError, Result};
 use crate::storage::conflicts::{delivery_not_dead, too_many_webhooks};
+use crate::storage::notify::system_notice;
 use crate::storage::{AttemptOutcome, WebhookStore};
 
 macro_rules! webhook_columns {
@@ -469,8 +472,12 @@ impl WebhookStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+        let mut recorded = AttemptRecorded::new(step, Some(&after));
+        if let Some(n) = Notification::webhook_disabled(&after, id, attempt.attempt, now) {
+            recorded.notice = system_notice(&mut SqliteUnit(&mut tx), &n, now).await?;
+        }
         tx.commit().await.map_err(db)?;
-        Ok(Some(AttemptRecorded::new(step, Some(&after))))
+        Ok(Some(recorded))
     }
 
     async fn overdue_deliveries(&self, due_before: DateTime<Utc>, limit: u32) -> Result<Vec<DeliveryId>> {
