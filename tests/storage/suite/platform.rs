@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use ipam_core::auth::Actor;
 use ipam_core::domain::{
     AttemptRecorded, AuditAction, AuditResource, Delivery, DeliveryAttempt, DeliveryId, DeliveryState, DomainEvent,
-    EventType, NewReservation, Reservation, ReservationKind, ReservationReason, ReservationStatus, Share, ShareKind,
-    Webhook, WebhookEvents, WebhookId, WebhookPatch, WebhookUrl,
+    EventType, NewReservation, NotificationType, Reservation, ReservationKind, ReservationReason, ReservationStatus,
+    Severity, Share, ShareKind, Webhook, WebhookEvents, WebhookId, WebhookPatch, WebhookUrl,
 };
 use ipam_core::error::IpamError;
 use ipam_core::storage::{AttemptOutcome, AuditFilter, DispatchReport, RunOutcome, ScheduleRun, Store};
@@ -265,14 +265,15 @@ pub async fn recorded_attempts_move_the_delivery_and_the_webhooks_failure_count(
     let on_dead = s.record_attempt(&dies.id, HOLDER, &ok, AttemptOutcome::Succeeded, 5, at(62)).await;
     let on_unknown = s.record_attempt(&DeliveryId::generate(), HOLDER, &ok, AttemptOutcome::Succeeded, 5, at(62)).await;
 
-    let pending = AttemptRecorded { state: DeliveryState::Pending, failure_count: 0, webhook_disabled: false };
+    let pending =
+        AttemptRecorded { state: DeliveryState::Pending, failure_count: 0, webhook_disabled: false, notice: None };
     assert_eq!(retry, pending, "a retry keeps the delivery pending and counts no failure");
     assert_eq!(
         (after_retry.state, after_retry.next_attempt_at, after_retry.attempts),
         (DeliveryState::Pending, Some(at(60)), vec![failed.clone()]),
         "the retry is due at its time and the attempt is logged"
     );
-    assert_eq!(dead, AttemptRecorded { state: DeliveryState::Dead, failure_count: 1, webhook_disabled: false });
+    assert_eq!(dead, AttemptRecorded { state: DeliveryState::Dead, failure_count: 1, ..pending });
     assert_eq!(count_after_dead, 1, "a dead delivery counts one failure of its webhook");
     assert_eq!(success, AttemptRecorded { state: DeliveryState::Succeeded, ..pending });
     assert_eq!((after_success.state, after_success.attempts), (DeliveryState::Succeeded, vec![failed, ok]));
@@ -289,10 +290,22 @@ pub async fn recorded_attempts_move_the_delivery_and_the_webhooks_failure_count(
     let once = kill(s, &first_dead, 2, at(70)).await;
     let twice = kill(s, &second_dead, 2, at(80)).await;
     let disabled = stored_hook(s, &w).await;
-    assert_eq!(once, AttemptRecorded { state: DeliveryState::Dead, failure_count: 1, webhook_disabled: false });
-    assert_eq!(twice, AttemptRecorded { state: DeliveryState::Dead, failure_count: 2, webhook_disabled: true });
+    assert_eq!(
+        once,
+        AttemptRecorded { state: DeliveryState::Dead, failure_count: 1, webhook_disabled: false, notice: None }
+    );
+    assert_eq!(
+        (twice.state, twice.failure_count, twice.webhook_disabled),
+        (DeliveryState::Dead, 2, true),
+        "the second death in a row disables it"
+    );
+    let notice = twice.notice.expect("the disabling created a notice");
+    assert_eq!((notice.notification_type, notice.severity), (NotificationType::WebhookDisabled, Severity::Critical));
     assert_eq!((disabled.is_active, disabled.failure_count), (false, 2), "the second death in a row disables it");
     assert!(disabled.disabled_reason.is_some(), "and says why");
+    let inbox = s.recent_unread(&w.user_id, 5, at(81)).await.expect("inbox");
+    assert_eq!(inbox.len(), 1, "one notice in the owner's inbox: {inbox:?}");
+    assert_eq!(inbox[0].resource_link, Some(format!("/ipam/webhooks/{}", w.id)));
 }
 
 pub async fn only_the_owners_dead_deliveries_can_be_requeued_with_a_fresh_round(store: Arc<dyn Store>) {
