@@ -103,7 +103,7 @@ impl NotifyUnit for MongoUnit<'_> {
         match kind {
             WatchedKind::Region => {
                 let filter = doc! { "user_id": user.as_str() };
-                let docs = find_in(self.tx, &self.store.regions(), filter, doc! { "x": 1, "y": 1 }).await?;
+                let docs = find_in(self.tx, &self.store.regions(), filter, doc! { "x_octet": 1, "y_octet": 1 }).await?;
                 docs.into_iter().map(|d| Region::try_from(d).map(|r| ObservedResource::region(&r))).collect()
             }
             WatchedKind::Country => {
@@ -178,7 +178,7 @@ mod tests {
         assert_eq!(update.len(), 1, "nothing is changed on a notification already stored");
         assert_eq!(fields.get_str("_id").unwrap(), n.id.as_str());
         assert_eq!(fields.get_str("notification_type").unwrap(), "webhook_disabled");
-        assert_eq!(fields.get_bool("is_read").unwrap(), false);
+        assert!(!fields.get_bool("is_read").unwrap());
         assert!(fields.get("user_id").is_none() && fields.get("dedup_key").is_none(), "the filter sets those");
     }
 }

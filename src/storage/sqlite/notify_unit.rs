@@ -63,7 +63,7 @@ impl NotifyUnit for SqliteUnit<'_> {
                 let rows: Vec<RegionRow> = sqlx::query_as(concat!(
                     "SELECT ",
                     region_columns!(),
-                    " FROM ipam_regions WHERE user_id = ?1 ORDER BY x, y"
+                    " FROM ipam_regions WHERE user_id = ?1 ORDER BY x_octet, y_octet"
                 ))
                 .bind(user.as_str())
                 .fetch_all(&mut *self.0)
