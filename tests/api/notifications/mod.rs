@@ -14,6 +14,7 @@ use ipam_tests::json::text;
 use ipam_tests::{Caller, TestApp, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 
+mod firing;
 mod rules;
 
 /// Stores a notification for `user`, created `minutes_ago` before the app's clock, and returns its id.
