@@ -183,9 +183,6 @@ macro_rules! conformance {
             an_event_rule_reports_each_of_its_owners_events_once,
             notification_settings_decide_what_reaches_the_inbox,
             a_webhook_channel_raises_notification_created_which_never_triggers_a_rule,
-            // `allow`: the MongoDB half is ignored as a whole already, and a second `ignore` is a lint.
-            #[allow(unused_attributes)]
-            #[ignore = "BUG: SQLite's NotifyUnit::observe_all(Region) orders by columns x, y that do not exist (x_octet, y_octet): catch_up_rules fails for every region rule"]
             catch_up_fires_a_rule_created_above_its_threshold_once_and_raises_no_events,
             catch_up_fires_a_country_rule_created_above_its_threshold_once,
             reservations_announce_their_expiry_once_and_their_lapse_once,

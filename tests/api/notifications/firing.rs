@@ -251,8 +251,6 @@ async fn a_webhook_channel_rule_posts_a_signed_notification_created_and_leaves_t
 }
 
 #[tokio::test]
-#[ignore = "BUG: src/storage/sqlite/notify_unit.rs observe_all (regions) orders by `x, y`, columns that do not exist \
-            (x_octet, y_octet): every rule_catch_up run with a region threshold rule fails on SQLite"]
 async fn the_catch_up_fires_a_rule_created_above_its_threshold_once() {
     let app = spawn_app().await;
     let u = app.user("alice");
