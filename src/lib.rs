@@ -6,6 +6,7 @@
 //! edge, so nothing below the service ever sees an unchecked string.
 
 pub mod auth;
+pub mod cache;
 pub mod clock;
 pub mod configuration;
 pub mod domain;
