@@ -23,6 +23,8 @@ pub(crate) enum RateClass {
     Bulk,
     /// The enhancement endpoints (reservations, shares management, preferences, …).
     Standard,
+    /// `GET /ipam/statistics/dashboard` (the seed's own class, 60/min).
+    Dashboard,
 }
 
 /// How a router group picks the class of a request.
@@ -34,6 +36,8 @@ pub(crate) enum Policy {
     CoreWrite,
     /// Always [`RateClass::Bulk`].
     Bulk,
+    /// Always [`RateClass::Dashboard`].
+    Dashboard,
     /// Always [`RateClass::Standard`].
     Standard,
 }
@@ -45,6 +49,7 @@ impl Policy {
             Self::Core | Self::CoreWrite => RateClass::CoreWrite,
             Self::Bulk => RateClass::Bulk,
             Self::Standard => RateClass::Standard,
+            Self::Dashboard => RateClass::Dashboard,
         }
     }
 }
@@ -74,7 +79,7 @@ impl ClassLimiter {
 
 /// The limiters of every class (or none when limits are off).
 pub(crate) struct RateLimits {
-    classes: Option<[ClassLimiter; 4]>,
+    classes: Option<[ClassLimiter; 5]>,
     /// Public share reads, all callers together (a single key).
     public: Option<ClassLimiter>,
 }
@@ -112,6 +117,7 @@ impl RateLimits {
                 ClassLimiter::new(s.rate_limit_core_writes, MINUTE, "minute"),
                 ClassLimiter::new(s.rate_limit_bulk, HOUR, "hour"),
                 ClassLimiter::new(s.rate_limit_standard, MINUTE, "minute"),
+                ClassLimiter::new(s.rate_limit_dashboard, MINUTE, "minute"),
             ]
         });
         let public =

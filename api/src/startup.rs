@@ -55,9 +55,11 @@ impl Application {
             targets: Arc::new(PublicTargets { allow_private: settings.webhook_allow_private_targets }),
             max_per_user: settings.webhook_max_per_user,
         };
+        let cache = ipam_core::cache::open(&settings, clock.clone()).await?;
         let ipam = Ipam::new(store, clock, settings.quota_defaults(), webhook_rules)
             .await?
-            .with_rule_limit(settings.notification_rules_max_per_user);
+            .with_rule_limit(settings.notification_rules_max_per_user)
+            .with_cache(cache, settings.cache_ttls());
         let tokens = TokenKeys::new(&resolve_jwt_secret(&settings)?);
         let listener = TcpListener::bind(settings.bind_addr)
             .await

@@ -46,7 +46,7 @@ impl WorkerEndpoints {
             .route(
                 "/health",
                 get(|State(p): State<Arc<Platform>>| async move {
-                    let (status, report) = health_report(&p).await;
+                    let (status, report) = health_report(&p, None).await;
                     (status, axum::Json(report))
                 }),
             )

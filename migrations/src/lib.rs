@@ -11,7 +11,7 @@ pub use schema::{
     DELIVERY_RETENTION_SECS, EXISTING_RULE_COOLDOWN_MINUTES, EXISTING_RULE_SEVERITY, IndexSpec,
     JOB_PLATFORM_COLLECTIONS, LEGACY_DEDUP_KEY_PREFIX, NOTIFICATION_AND_BULK_JOB_COLLECTIONS,
     NOTIFICATION_RETENTION_SECS, NOTIFICATION_RULE_STATE_ALTERS, NOTIFICATION_RULE_STATE_COLLECTIONS,
-    PREFERENCE_COLLECTIONS, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS, ValidatorChange,
+    PREFERENCE_COLLECTIONS, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS, USER_STATS_COLLECTIONS, ValidatorChange,
 };
 
 /// One versioned schema change.
@@ -98,6 +98,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite_down: include_str!("../sqlite/0007_notification_dedup_and_rule_state.down.sql"),
         collections: NOTIFICATION_RULE_STATE_COLLECTIONS,
         alters: NOTIFICATION_RULE_STATE_ALTERS,
+    },
+    Migration {
+        version: 8,
+        name: "user_stats",
+        description: "Per-user data version (result cache keys) and retired-region and released-host counts",
+        sqlite_up: include_str!("../sqlite/0008_user_stats.up.sql"),
+        sqlite_down: include_str!("../sqlite/0008_user_stats.down.sql"),
+        collections: USER_STATS_COLLECTIONS,
+        alters: &[],
     },
 ];
 

@@ -117,6 +117,12 @@ pub struct Settings {
     pub schedule_outbox_relay: String,
     /// Cron expression of the notification rules' catch-up (threshold crossings no event covers).
     pub schedule_rule_catch_up: String,
+    /// Seconds a dashboard result is served from the cache.
+    pub cache_dashboard_ttl_secs: u64,
+    /// Seconds a capacity forecast is served from the cache.
+    pub cache_forecast_ttl_secs: u64,
+    /// Seconds a search result is served from the cache.
+    pub cache_search_ttl_secs: u64,
     /// Attempts per webhook delivery before it is dead.
     pub webhook_max_attempts: u32,
     /// First webhook retry delay in milliseconds (then ×2 per attempt, with jitter).
@@ -172,6 +178,9 @@ impl Default for Settings {
             schedule_delivery_pruning: "0 45 3 * * *".into(),
             schedule_outbox_relay: "*/30 * * * * *".into(),
             schedule_rule_catch_up: "0 */15 * * * *".into(),
+            cache_dashboard_ttl_secs: 300,
+            cache_forecast_ttl_secs: 86_400,
+            cache_search_ttl_secs: 300,
             webhook_max_attempts: 5,
             webhook_backoff_base_ms: 2_000,
             webhook_timeout_ms: 10_000,
@@ -242,6 +251,14 @@ impl Settings {
             "IPAM_WEBHOOK_DISABLE_AFTER_FAILURES must be at least 1"
         );
         anyhow::ensure!(self.worker_heartbeat_secs >= 1, "IPAM_WORKER_HEARTBEAT_SECS must be at least 1");
+        for (name, secs) in [
+            ("IPAM_CACHE_DASHBOARD_TTL_SECS", self.cache_dashboard_ttl_secs),
+            ("IPAM_CACHE_FORECAST_TTL_SECS", self.cache_forecast_ttl_secs),
+            ("IPAM_CACHE_SEARCH_TTL_SECS", self.cache_search_ttl_secs),
+        ] {
+            // A week at most: a cached result is never stale after a change, but it does age.
+            anyhow::ensure!((1..=604_800).contains(&secs), "{name} must be 1 to 604800 (seconds)");
+        }
         Ok(())
     }
 
@@ -264,6 +281,16 @@ impl Settings {
     /// Quota limits for users without an override.
     pub fn quota_defaults(&self) -> QuotaDefaults {
         QuotaDefaults { regions: self.default_region_quota, hosts: self.default_host_quota }
+    }
+
+    /// How long each kind of cached result is served.
+    pub fn cache_ttls(&self) -> crate::service::CacheTtls {
+        let secs = std::time::Duration::from_secs;
+        crate::service::CacheTtls {
+            dashboard: secs(self.cache_dashboard_ttl_secs),
+            forecast: secs(self.cache_forecast_ttl_secs),
+            search: secs(self.cache_search_ttl_secs),
+        }
     }
 }
 

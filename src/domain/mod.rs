@@ -21,6 +21,7 @@ pub mod region;
 pub mod reservation;
 pub mod share;
 pub mod slots;
+pub mod statistics;
 pub mod status;
 pub mod tags;
 pub mod text;

@@ -14,9 +14,11 @@ mod regions;
 mod reservations;
 mod search;
 mod shares;
+mod statistics;
 mod webhooks;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
@@ -28,8 +30,10 @@ pub use quotas::QuotaView;
 pub use regions::{NextHost, NextRegion, RegionQuery, RegionUtilization};
 pub use search::{SearchKind, SearchQuery};
 pub use shares::SharedResource;
+pub use statistics::Fetched;
 pub use webhooks::{TargetPolicy, WebhookRequest, WebhookRules};
 
+use crate::cache::{DASHBOARD_TTL, FORECAST_TTL, MemoryCache, ResultCache, SEARCH_TTL};
 use crate::clock::SharedClock;
 use crate::domain::{CountryCatalog, QuotaDefaults};
 use crate::error::Result;
@@ -43,6 +47,25 @@ pub struct Ipam {
     quotas: QuotaDefaults,
     webhook_rules: WebhookRules,
     max_rules_per_user: u32,
+    cache: Arc<dyn ResultCache>,
+    cache_ttls: CacheTtls,
+}
+
+/// How long each kind of cached result is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheTtls {
+    /// Dashboard statistics (`IPAM_CACHE_DASHBOARD_TTL_SECS`).
+    pub dashboard: Duration,
+    /// Capacity forecasts (`IPAM_CACHE_FORECAST_TTL_SECS`).
+    pub forecast: Duration,
+    /// Search results (`IPAM_CACHE_SEARCH_TTL_SECS`).
+    pub search: Duration,
+}
+
+impl Default for CacheTtls {
+    fn default() -> Self {
+        Self { dashboard: DASHBOARD_TTL, forecast: FORECAST_TTL, search: SEARCH_TTL }
+    }
 }
 
 impl std::fmt::Debug for Ipam {
@@ -60,7 +83,29 @@ impl Ipam {
         webhook_rules: WebhookRules,
     ) -> Result<Self> {
         let catalog = CountryCatalog::new(store.countries().await?);
-        Ok(Self { store, catalog, clock, quotas, webhook_rules, max_rules_per_user: DEFAULT_MAX_RULES_PER_USER })
+        Ok(Self {
+            store,
+            catalog,
+            cache: Arc::new(MemoryCache::new(clock.clone())),
+            clock,
+            quotas,
+            webhook_rules,
+            max_rules_per_user: DEFAULT_MAX_RULES_PER_USER,
+            cache_ttls: CacheTtls::default(),
+        })
+    }
+
+    /// The service with `cache` for its results, kept as long as `ttls` say (default: an
+    /// in-process cache with the seed's TTLs).
+    pub fn with_cache(mut self, cache: Arc<dyn ResultCache>, ttls: CacheTtls) -> Self {
+        self.cache = cache;
+        self.cache_ttls = ttls;
+        self
+    }
+
+    /// The result cache (for health checks).
+    pub fn cache(&self) -> &Arc<dyn ResultCache> {
+        &self.cache
     }
 
     /// The service with `max` as the most notification rules one user may hold (default

@@ -15,6 +15,7 @@ pub mod notifications;
 pub mod notify;
 mod repair;
 pub mod sqlite;
+pub mod statistics;
 
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ pub use jobs::{
     AttemptOutcome, DispatchReport, ExpiryStore, OutboxStore, RunOutcome, ScheduleRun, ScheduleStore, WebhookStore,
 };
 pub use notifications::{NotificationFilter, NotificationStore, RuleStore};
+pub use statistics::StatisticsStore;
 
 use crate::auth::Actor;
 use crate::configuration::Settings;
@@ -344,6 +346,7 @@ pub trait Store:
     + ExpiryStore
     + NotificationStore
     + RuleStore
+    + StatisticsStore
 {
     /// Short backend name for health output, e.g. `sqlite`.
     fn backend(&self) -> &'static str;

@@ -16,4 +16,5 @@ mod regions;
 mod reservations;
 mod search;
 mod shares;
+mod statistics;
 mod webhooks;

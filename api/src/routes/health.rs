@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use ipam_core::cache::ResultCache;
 use ipam_jobs::Platform;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -39,8 +40,10 @@ pub(crate) struct Checks {
     database: Check,
     /// The job queue.
     queue: Check,
-    // No cache check: a component is reported only when it is really probed, and there is no
-    // cache to probe yet (the statistics work adds one, with its check).
+    /// The result cache (`redis` or `memory`); absent on `ipam worker`, which serves no cached
+    /// results (a component is reported only when it is really probed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache: Option<Check>,
 }
 
 /// One cron schedule.
@@ -77,7 +80,7 @@ pub(crate) struct HealthResponse {
 #[utoipa::path(get, path = "/health", tag = "operations",
     responses((status = 200, body = HealthResponse), (status = 503, body = HealthResponse)))]
 async fn health(State(s): State<AppState>) -> (StatusCode, Json<HealthResponse>) {
-    let (status, report) = report(&s.platform).await;
+    let (status, report) = report(&s.platform, Some(s.ipam.cache().as_ref())).await;
     (status, Json(report))
 }
 
@@ -99,13 +102,23 @@ fn check<E: std::fmt::Display>(
 }
 
 /// The health report of the API and of `ipam worker` (same shape on both).
-pub(crate) async fn report(platform: &Platform) -> (StatusCode, HealthResponse) {
+pub(crate) async fn report(platform: &Platform, cache: Option<&dyn ResultCache>) -> (StatusCode, HealthResponse) {
     let started = Instant::now();
     let db = platform.store().ping().await;
     let database = check(platform.store().backend(), started, &db, "database did not answer");
     let started = Instant::now();
     let q = platform.queue().ping().await;
     let queue = check(platform.queue().backend_name(), started, &q, "job queue did not answer");
+    let mut cache_ok = true;
+    let cache = match cache {
+        Some(c) => {
+            let started = Instant::now();
+            let pinged = c.ping().await;
+            cache_ok = pinged.is_ok();
+            Some(check(c.backend(), started, &pinged, "result cache did not answer"))
+        }
+        None => None,
+    };
     let runs = platform.store().latest_ticks().await.unwrap_or_default();
     let now = platform.now();
     let background_tasks = platform
@@ -126,12 +139,12 @@ pub(crate) async fn report(platform: &Platform) -> (StatusCode, HealthResponse) 
     for (name, depth) in &queue_depth {
         ipam_jobs::metrics::queue_depth(name, *depth);
     }
-    let healthy = db.is_ok() && q.is_ok();
+    let healthy = db.is_ok() && q.is_ok() && cache_ok;
     let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let report = HealthResponse {
         status: if healthy { "healthy" } else { "unhealthy" },
         version: env!("CARGO_PKG_VERSION"),
-        checks: Checks { database, queue },
+        checks: Checks { database, queue, cache },
         background_tasks,
         queue_depth: queue_depth.into_iter().collect(),
     };

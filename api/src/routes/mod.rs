@@ -15,6 +15,7 @@ mod reservations;
 mod schedules;
 mod search;
 mod shares;
+mod statistics;
 mod webhooks;
 
 pub(crate) use health::report as health_report;
@@ -43,6 +44,7 @@ pub(crate) fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .route_layer(guarded(Policy::Core));
     let writes = interpret::router().route_layer(guarded(Policy::CoreWrite));
     let bulk = hosts::bulk_router().route_layer(guarded(Policy::Bulk));
+    let dashboard = statistics::dashboard_router().route_layer(guarded(Policy::Dashboard));
     let standard = OpenApiRouter::new()
         .merge(reservations::router())
         .merge(shares::router())
@@ -57,6 +59,7 @@ pub(crate) fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(core)
         .merge(writes)
         .merge(bulk)
+        .merge(dashboard)
         .merge(standard)
         .merge(public)
         .merge(health::router())

@@ -7,6 +7,7 @@ use super::documents::AuditDoc;
 use super::filters::audit_filter;
 use super::tx::{Tx, atomically, run};
 use super::{MongoStore, errors, find_page};
+use crate::domain::statistics::StatsDelta;
 use crate::domain::{AuditEvent, AuditId, DomainEvent, Page, PageRequest, UserId};
 use crate::error::Result;
 use crate::storage::{AuditFilter, AuditStore};
@@ -29,7 +30,9 @@ impl MongoStore {
         let docs = events.iter().map(AuditDoc::new).collect::<Result<Vec<_>>>()?;
         run!(tx, self.audit().insert_many(docs)).map_err(errors::db)?;
         let domain: Vec<DomainEvent> = events.iter().filter_map(DomainEvent::from_audit).collect();
-        self.publish_in(tx, &domain).await
+        self.publish_in(tx, &domain).await?;
+        let at = events.iter().map(|e| e.timestamp).max().unwrap_or_else(chrono::Utc::now);
+        self.add_stats_in(tx, &StatsDelta::of(events), at).await
     }
 }
 

@@ -35,6 +35,7 @@ mod schedules;
 mod search;
 mod shares;
 mod slots;
+mod statistics;
 mod tx;
 mod webhook_docs;
 mod webhooks;

@@ -1,6 +1,7 @@
 //! The audit trail: written inside each mutation's transaction, read with filters.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
@@ -8,6 +9,7 @@ use super::errors::db;
 use super::filters::{push_audit_where, push_page, total};
 use super::outbox::insert_event;
 use super::rows::{AuditRow, ts};
+use crate::domain::statistics::StatsDelta;
 use crate::domain::{AuditEvent, AuditId, DomainEvent, Page, PageRequest, UserId};
 use crate::error::Result;
 use crate::storage::{AuditFilter, AuditStore};
@@ -47,6 +49,30 @@ pub(super) async fn insert_audit(conn: &mut SqliteConnection, e: &AuditEvent) ->
     if let Some(event) = DomainEvent::from_audit(e) {
         insert_event(conn, &event).await?;
     }
+    for delta in StatsDelta::of(std::slice::from_ref(e)) {
+        add_stats(conn, &delta, e.timestamp).await?;
+    }
+    Ok(())
+}
+
+/// Adds a unit of work's counters to its user's row (`ipam_user_stats`), creating it.
+async fn add_stats(conn: &mut SqliteConnection, d: &StatsDelta, at: DateTime<Utc>) -> Result<()> {
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    sqlx::query(
+        "INSERT INTO ipam_user_stats (user_id, data_version, retired_regions, released_hosts, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (user_id) DO UPDATE SET data_version = data_version + excluded.data_version,
+             retired_regions = retired_regions + excluded.retired_regions,
+             released_hosts = released_hosts + excluded.released_hosts, updated_at = excluded.updated_at",
+    )
+    .bind(d.user_id.as_str())
+    .bind(n(d.versions))
+    .bind(n(d.retired_regions))
+    .bind(n(d.released_hosts))
+    .bind(ts(at))
+    .execute(conn)
+    .await
+    .map_err(db)?;
     Ok(())
 }
 

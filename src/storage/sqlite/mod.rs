@@ -26,6 +26,7 @@ mod rules;
 mod schedules;
 mod search;
 mod shares;
+mod statistics;
 mod webhooks;
 
 use std::str::FromStr;

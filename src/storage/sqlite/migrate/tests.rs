@@ -33,7 +33,8 @@ async fn migration_6_creates_verifies_and_rolls_back_notifications_rules_and_bul
         assert!(r.is_ok() && r.extra.is_empty() && r.expected > 0, "{r:?}");
     }
 
-    // Migration 7 alters two of these tables: it goes first.
+    // Migration 8 is the latest, and 7 alters two of these tables: they go first.
+    assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 7);
     let rolled = rollback_latest(pool).await.unwrap().unwrap();
     assert_eq!(rolled.version, 6);
@@ -150,6 +151,7 @@ async fn migration_7_alters_the_notification_tables_in_place_and_its_rollback_ke
     apply_pending(pool).await.unwrap();
     let notification_columns_7 = columns(pool, "ipam_notifications").await;
     let rule_columns_7 = columns(pool, "ipam_notification_rules").await;
+    assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 7);
     let notification_columns_6 = columns(pool, "ipam_notifications").await;
     let rule_columns_6 = columns(pool, "ipam_notification_rules").await;
@@ -159,7 +161,7 @@ async fn migration_7_alters_the_notification_tables_in_place_and_its_rollback_ke
 
     // Applied over existing rows: each gets its backfill.
     let applied = apply_pending(pool).await.unwrap();
-    assert_eq!(applied.iter().map(|a| a.migration.version).collect::<Vec<_>>(), [7]);
+    assert_eq!(applied.iter().map(|a| a.migration.version).collect::<Vec<_>>(), [7, 8]);
     assert_eq!(columns(pool, "ipam_notifications").await, notification_columns_7);
     assert_eq!(columns(pool, "ipam_notification_rules").await, rule_columns_7);
     let keys: Vec<(String, String)> =
@@ -213,6 +215,7 @@ async fn migration_7_alters_the_notification_tables_in_place_and_its_rollback_ke
     assert!(exec(pool, &state("", 0, 0)).await.is_err(), "an empty resource key");
 
     // The rollback undoes exactly the alterations: rows stay, with migration 6's columns.
+    assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 7);
     assert_eq!(columns(pool, "ipam_notifications").await, notification_columns_6);
     assert_eq!(columns(pool, "ipam_notification_rules").await, rule_columns_6);
@@ -236,4 +239,53 @@ async fn migration_7_alters_the_notification_tables_in_place_and_its_rollback_ke
         .unwrap();
     assert_eq!(n4, "legacy:n4", "the dropped column's values are gone");
     assert_eq!(count(pool, STATE_TABLE).await, 0);
+}
+
+#[tokio::test]
+async fn migration_8_starts_each_users_counters_from_their_audit_history_and_rolls_back_cleanly() {
+    let (store, _dir) = store().await;
+    let pool = store.pool();
+    apply_pending(pool).await.unwrap();
+    assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
+    let audit = |id: &str, user: &str, resource: &str, action: &str| {
+        format!(
+            "INSERT INTO ipam_audit_history (audit_id, user_id, actor_id, actor_username, action_type, resource_type,
+                 resource_id, snapshot, timestamp)
+             VALUES ('{id}', '{user}', '{user}', '{user}', '{action}', '{resource}', 'r', '{{}}',
+                     '2026-01-0{}T00:00:00.000000Z')",
+            id.len()
+        )
+    };
+    for (id, user, resource, action) in [
+        ("a", "u1", "region", "create"),
+        ("ab", "u1", "host", "create"),
+        ("abc", "u1", "host", "release"),
+        ("abcd", "u1", "region", "retire"),
+        ("abcde", "u1", "host", "retire"),
+        ("abcdef", "u2", "region", "update"),
+    ] {
+        exec(pool, &audit(id, user, resource, action)).await.unwrap();
+    }
+
+    let applied = apply_pending(pool).await.unwrap();
+    assert_eq!(applied.iter().map(|a| a.migration.version).collect::<Vec<_>>(), [8]);
+    let rows: Vec<(String, i64, i64, i64, String)> = sqlx::query_as(
+        "SELECT user_id, data_version, retired_regions, released_hosts, updated_at FROM ipam_user_stats ORDER BY user_id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("u1".into(), 5, 1, 2, "2026-01-05T00:00:00.000000Z".into()),
+            ("u2".into(), 1, 0, 0, "2026-01-06T00:00:00.000000Z".into())
+        ],
+        "versions count the records; a host retired with its region counts as released"
+    );
+    assert!(exec(pool, "UPDATE ipam_user_stats SET data_version = -1").await.is_err(), "counters are never negative");
+
+    assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
+    assert_eq!(columns(pool, "ipam_user_stats").await, Vec::<String>::new(), "the table is gone");
+    assert_eq!(count(pool, "ipam_audit_history").await, 6, "the history it was computed from stays");
 }

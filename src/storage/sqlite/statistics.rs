@@ -1,0 +1,102 @@
+//! Statistics on SQLite: the data version and the dashboard's counts, each one indexed query
+//! (regions are grouped by country with their maintained host counts; hosts are never read).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::SqliteStore;
+use super::errors::db;
+use super::rows::ts;
+use crate::domain::statistics::{CountryUsage, DashboardCounts, RECENT_ACTIVITY, warning_hosts};
+use crate::domain::{CountryCode, UserId};
+use crate::error::Result;
+use crate::storage::{NotificationStore, StatisticsStore};
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+#[async_trait]
+impl StatisticsStore for SqliteStore {
+    async fn data_version(&self, user: &UserId) -> Result<u64> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT data_version FROM ipam_user_stats WHERE user_id = ?1")
+            .bind(user.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(v.map_or(0, count))
+    }
+
+    async fn dashboard_counts(&self, user: &UserId, now: DateTime<Utc>) -> Result<DashboardCounts> {
+        let u = user.as_str();
+        // One read transaction: every count sees the same snapshot.
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let countries: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT country_code, COUNT(*), SUM(allocated_hosts) FROM ipam_regions WHERE user_id = ?1
+             GROUP BY country_code",
+        )
+        .bind(u)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let (retired_regions, released_hosts): (i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(MAX(retired_regions), 0), COALESCE(MAX(released_hosts), 0) FROM ipam_user_stats
+             WHERE user_id = ?1",
+        )
+        .bind(u)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let recent: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM ipam_audit_history WHERE user_id = ?1 AND action_type = 'create'
+               AND timestamp >= ?2 AND resource_type IN ('region', 'host')",
+        )
+        .bind(u)
+        .bind(ts(now - RECENT_ACTIVITY))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let warnings: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM ipam_regions WHERE user_id = ?1 AND allocated_hosts >= ?2")
+                .bind(u)
+                .bind(i64::from(warning_hosts()))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+        let reservations: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM ipam_reservations WHERE user_id = ?1 AND status = 'active'
+               AND (expires_at IS NULL OR expires_at > ?2)",
+        )
+        .bind(u)
+        .bind(ts(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let shares: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM ipam_shares WHERE user_id = ?1 AND is_active = 1 AND expires_at > ?2",
+        )
+        .bind(u)
+        .bind(ts(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(DashboardCounts {
+            countries: countries
+                .into_iter()
+                .map(|(code, regions, hosts)| CountryUsage {
+                    country_code: CountryCode::from_stored(code),
+                    regions: count(regions),
+                    hosts: count(hosts),
+                })
+                .collect(),
+            retired_regions: count(retired_regions),
+            released_hosts: count(released_hosts),
+            recent_allocations: count(recent),
+            capacity_warnings: count(warnings),
+            active_reservations: count(reservations),
+            active_shares: count(shares),
+            unread_notifications: self.unread_count(user, now).await?,
+        })
+    }
+}
