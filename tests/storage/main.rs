@@ -186,6 +186,9 @@ macro_rules! conformance {
             catch_up_fires_a_rule_created_above_its_threshold_once_and_raises_no_events,
             catch_up_fires_a_country_rule_created_above_its_threshold_once,
             reservations_announce_their_expiry_once_and_their_lapse_once,
+            // statistics
+            every_audited_change_moves_its_users_data_version_and_no_one_elses,
+            dashboard_counts_are_exact_per_country_and_per_counter,
         ]);
     };
     (@tests $every:tt $backend:ident, $factory:path, [$($(#[$attr:meta])* $name:ident),* $(,)?]) => {

@@ -21,6 +21,7 @@ mod regions;
 mod reservations;
 mod search;
 mod shares;
+mod statistics;
 mod webhook_state;
 
 pub use audit::*;
@@ -40,6 +41,7 @@ pub use regions::*;
 pub use reservations::*;
 pub use search::*;
 pub use shares::*;
+pub use statistics::*;
 pub use webhook_state::*;
 
 use std::fmt::Debug;
