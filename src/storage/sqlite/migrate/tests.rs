@@ -8,6 +8,9 @@ const NEW_TABLES: [&str; 3] = ["ipam_notifications", "ipam_notification_rules", 
 /// The table migration 7 creates.
 const STATE_TABLE: &str = "ipam_notification_rule_state";
 
+/// The table migration 8 creates.
+const STATS_TABLE: &str = "ipam_user_stats";
+
 async fn store() -> (SqliteStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("ipam.db").display());
@@ -40,14 +43,14 @@ async fn migration_6_creates_verifies_and_rolls_back_notifications_rules_and_bul
     assert_eq!(rolled.version, 6);
     let reports = verify_indexes(pool).await.unwrap();
     for r in &reports {
-        let gone = NEW_TABLES.contains(&r.collection) || r.collection == STATE_TABLE;
+        let gone = NEW_TABLES.contains(&r.collection) || [STATE_TABLE, STATS_TABLE].contains(&r.collection);
         assert_eq!(r.exists, !gone, "{r:?}");
     }
     let states = status(pool).await.unwrap();
     assert!(states.iter().all(|s| s.applied_at.is_some() == (s.migration.version < 6)));
 
     let again = apply_pending(pool).await.unwrap();
-    assert_eq!(again.iter().map(|a| a.migration.version).collect::<Vec<_>>(), [6, 7]);
+    assert_eq!(again.iter().map(|a| a.migration.version).collect::<Vec<_>>(), [6, 7, 8]);
     assert!(verify_indexes(pool).await.unwrap().iter().all(|r| r.is_ok()));
 }
 
@@ -228,10 +231,10 @@ async fn migration_7_alters_the_notification_tables_in_place_and_its_rollback_ke
     assert_eq!(missing, ["notification_user_dedup_idx"]);
     assert!(report("ipam_notification_rules").is_ok() && report("ipam_bulk_jobs").is_ok());
     let states = status(pool).await.unwrap();
-    assert!(states.iter().all(|s| s.applied_at.is_some() == (s.migration.version != 7)));
+    assert!(states.iter().all(|s| s.applied_at.is_some() == (s.migration.version < 7)));
 
     // And it applies again over the kept rows (newer rows get a legacy key too).
-    assert_eq!(apply_pending(pool).await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(), [7]);
+    assert_eq!(apply_pending(pool).await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(), [7, 8]);
     assert!(verify_indexes(pool).await.unwrap().iter().all(|r| r.is_ok() && r.extra.is_empty()));
     let n4: String = sqlx::query_scalar("SELECT dedup_key FROM ipam_notifications WHERE notification_id = 'n4'")
         .fetch_one(pool)
