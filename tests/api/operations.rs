@@ -38,7 +38,7 @@ async fn openapi(app: &TestApp) -> Value {
 }
 
 #[tokio::test]
-async fn health_needs_no_token_and_reports_the_database() {
+async fn health_needs_no_token_and_reports_the_database_and_the_result_cache() {
     let app = spawn_app().await;
 
     let r = app.anonymous().get("/health").await;
@@ -49,7 +49,8 @@ async fn health_needs_no_token_and_reports_the_database() {
     let backend = if ipam_tests::app_mongodb_url(app.dir.path()).is_some() { "mongodb" } else { "sqlite" };
     assert_eq!(body["checks"]["database"]["backend"], backend);
     assert!(body["checks"]["database"]["latency_ms"].is_number(), "{body}");
-    assert!(body["checks"].get("cache").is_none(), "no cache exists, so none is reported: {body}");
+    let cache = &body["checks"]["cache"];
+    assert_eq!((&cache["status"], &cache["backend"]), (&json!("ok"), &json!("memory")), "no Redis configured: {body}");
     assert!(body["version"].as_str().is_some_and(|v| !v.is_empty()), "{body}");
     assert!(r.header("content-type").unwrap().starts_with("application/json"));
 }
