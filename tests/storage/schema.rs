@@ -91,7 +91,9 @@ mod mongodb {
         assert!(indexes_7.contains(&"notification_user_dedup_idx".to_owned()), "{indexes_7:?}");
         assert_eq!(validator_of(&db, "ipam_notifications").await, notifications_7);
 
-        // Back to migration 6, and documents written as migration 6 shaped them.
+        // Back to migration 6 (8 goes first), and documents written as migration 6 shaped them.
+        assert_eq!(SchemaAdmin::rollback_latest(&store).await.unwrap().map(|m| m.version), Some(8));
+        assert!(!has_collection(&db, "ipam_user_stats").await);
         assert_eq!(SchemaAdmin::rollback_latest(&store).await.unwrap().map(|m| m.version), Some(7));
         assert!(!has_collection(&db, STATE).await);
         assert!(!index_names(&db, "ipam_notifications").await.contains(&"notification_user_dedup_idx".to_owned()));
@@ -104,7 +106,7 @@ mod mongodb {
 
         // Migration 7 over them: each document gets its backfill before the unique index.
         let applied = store.prepare().await.unwrap();
-        assert_eq!(applied.iter().map(|a| a.migration.version).collect::<Vec<_>>(), [7]);
+        assert_eq!(applied.iter().map(|a| a.migration.version).collect::<Vec<_>>(), [7, 8]);
         assert_eq!(index_names(&db, "ipam_notifications").await, indexes_7);
         assert_eq!(validator_of(&db, "ipam_notifications").await, notifications_7);
         assert_eq!(validator_of(&db, "ipam_notification_rules").await, rules_7);
@@ -132,6 +134,7 @@ mod mongodb {
         assert!(states.insert_one(twin).await.is_err(), "one document per (rule, resource)");
 
         // The rollback undoes exactly the alterations: documents (and their new fields) stay.
+        assert_eq!(SchemaAdmin::rollback_latest(&store).await.unwrap().map(|m| m.version), Some(8));
         assert_eq!(SchemaAdmin::rollback_latest(&store).await.unwrap().map(|m| m.version), Some(7));
         assert!(!has_collection(&db, STATE).await);
         assert_eq!(notifications.count_documents(doc! {}).await.unwrap(), 5);
@@ -146,14 +149,14 @@ mod mongodb {
         let missing: Vec<&str> = report("ipam_notifications").missing.iter().map(|i| i.name).collect();
         assert_eq!(missing, ["notification_user_dedup_idx"]);
         let status = SchemaAdmin::migration_status(&store).await.unwrap();
-        assert!(status.iter().all(|s| s.applied_at.is_some() == (s.migration.version != 7)));
+        assert!(status.iter().all(|s| s.applied_at.is_some() == (s.migration.version < 7)));
 
         // Re-applying finds the keys documents kept; a duplicate written meanwhile stops it
         // (the unique index cannot be built) until an operator removes it.
         let refused = store.prepare().await;
         assert!(refused.is_err(), "n9 repeats n4's key");
         notifications.delete_one(doc! { "_id": "n9" }).await.unwrap();
-        assert_eq!(store.prepare().await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(), [7]);
+        assert_eq!(store.prepare().await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(), [7, 8]);
         let n4 = notifications.find_one(doc! { "_id": "n4" }).await.unwrap().unwrap();
         assert_eq!(n4.get_str("dedup_key"), Ok("rule:r1:region:a"), "not refilled");
         let n8 = notifications.find_one(doc! { "_id": "n8" }).await.unwrap().unwrap();
