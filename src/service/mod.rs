@@ -5,6 +5,7 @@
 mod audit;
 mod comments;
 mod countries;
+mod forecast;
 mod hosts;
 mod interpret;
 mod notifications;
@@ -15,6 +16,7 @@ mod reservations;
 mod search;
 mod shares;
 mod statistics;
+mod trends;
 mod webhooks;
 
 use std::sync::Arc;

@@ -50,7 +50,7 @@ impl Ipam {
     /// The cached value under `key`, counted as a hit or a miss of `cache`; `None` when `fresh`
     /// (not counted: the cache was not asked), missing, unreadable, or when the cache fails
     /// (a cache is an optimisation: its failure is logged and the result computed).
-    async fn cached<T: DeserializeOwned>(&self, cache: &'static str, key: &str, fresh: bool) -> Option<T> {
+    pub(super) async fn cached<T: DeserializeOwned>(&self, cache: &'static str, key: &str, fresh: bool) -> Option<T> {
         if fresh {
             return None;
         }
@@ -67,7 +67,7 @@ impl Ipam {
     }
 
     /// Stores `value` under `key` for `ttl` (failures are logged, never returned).
-    async fn remember<T: Serialize>(&self, key: &str, value: &T, ttl: std::time::Duration) {
+    pub(super) async fn remember<T: Serialize>(&self, key: &str, value: &T, ttl: std::time::Duration) {
         let Ok(text) = serde_json::to_string(value) else { return };
         if let Err(e) = self.cache.put(key, &text, ttl).await {
             tracing::warn!(error = %e, "result cache unavailable; result not cached");

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::UserId;
-use crate::domain::statistics::DashboardCounts;
+use crate::domain::statistics::{ActivityQuery, DailyActivity, DashboardCounts};
 use crate::error::Result;
 
 /// Statistics over one user's namespace.
@@ -19,4 +19,7 @@ pub trait StatisticsStore: Send + Sync {
     /// What the dashboard counts, at `now` (reservations and shares active at `now`, the
     /// allocations of the 7 days before it).
     async fn dashboard_counts(&self, user: &UserId, now: DateTime<Utc>) -> Result<DashboardCounts>;
+    /// The user's allocations (audited creations) and releases (releases and retirements) of
+    /// regions and hosts matching `q`, per UTC day, oldest first; days without any are left out.
+    async fn daily_activity(&self, user: &UserId, q: &ActivityQuery) -> Result<Vec<DailyActivity>>;
 }

@@ -189,6 +189,7 @@ macro_rules! conformance {
             // statistics
             every_audited_change_moves_its_users_data_version_and_no_one_elses,
             dashboard_counts_are_exact_per_country_and_per_counter,
+            daily_activity_counts_allocations_and_releases_per_utc_day_within_a_scope,
         ]);
     };
     (@tests $every:tt $backend:ident, $factory:path, [$($(#[$attr:meta])* $name:ident),* $(,)?]) => {

@@ -3,6 +3,7 @@
 mod audit;
 mod comments;
 mod countries;
+mod forecast;
 mod health;
 mod hosts;
 mod interpret;
@@ -16,6 +17,7 @@ mod schedules;
 mod search;
 mod shares;
 mod statistics;
+mod trends;
 mod webhooks;
 
 pub(crate) use health::report as health_report;
@@ -52,6 +54,8 @@ pub(crate) fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(webhooks::router())
         .merge(notifications::router())
         .merge(notification_rules::router())
+        .merge(forecast::router())
+        .merge(trends::router())
         .merge(schedules::router())
         .route_layer(guarded(Policy::Standard));
     let public = shares::public_router().route_layer(from_fn_with_state(state.clone(), shares::public_limit));

@@ -5,8 +5,12 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+mod activity;
 mod counters;
+pub mod forecast;
+pub mod trends;
 
+pub use activity::{ActivityQuery, DailyActivity};
 pub use counters::StatsDelta;
 
 use super::country::{CountryCatalog, CountryCode, HOSTS_PER_REGION};

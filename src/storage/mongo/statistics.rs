@@ -4,15 +4,17 @@
 //! regions (hosts are never read).
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use futures::TryStreamExt;
 use mongodb::Collection;
 use mongodb::bson::{Bson, Document, doc};
 
-use super::documents::date;
+use super::documents::{corrupt, date};
 use super::tx::{Tx, run};
 use super::{MongoStore, errors};
-use crate::domain::statistics::{CountryUsage, DashboardCounts, RECENT_ACTIVITY, StatsDelta, warning_hosts};
+use crate::domain::statistics::{
+    ActivityQuery, CountryUsage, DailyActivity, DashboardCounts, RECENT_ACTIVITY, StatsDelta, warning_hosts,
+};
 use crate::domain::{CountryCode, UserId};
 use crate::error::Result;
 use crate::storage::{NotificationStore, StatisticsStore};
@@ -60,6 +62,10 @@ fn country_usage(d: &Document) -> Option<CountryUsage> {
 }
 
 impl MongoStore {
+    fn audit_documents(&self) -> Collection<Document> {
+        self.db.collection("ipam_audit_history")
+    }
+
     pub(super) fn user_stats(&self) -> Collection<Document> {
         self.db.collection("ipam_user_stats")
     }
@@ -131,6 +137,65 @@ impl StatisticsStore for MongoStore {
             unread_notifications: self.unread_count(user, now).await?,
         })
     }
+
+    async fn daily_activity(&self, user: &UserId, q: &ActivityQuery) -> Result<Vec<DailyActivity>> {
+        let pipeline = [doc! { "$match": activity_filter(user, q) }, activity_by_day()];
+        let grouped: Vec<Document> = self
+            .audit_documents()
+            .aggregate(pipeline)
+            .await
+            .map_err(errors::db)?
+            .try_collect()
+            .await
+            .map_err(errors::db)?;
+        let mut days = grouped.iter().map(daily).collect::<Result<Vec<_>>>()?;
+        days.sort_by_key(|d| d.day);
+        Ok(days)
+    }
+}
+
+/// The audit records a history counts.
+pub(super) fn activity_filter(user: &UserId, q: &ActivityQuery) -> Document {
+    let mut f = doc! {
+        "user_id": user.as_str(),
+        "action_type": { "$in": ["create", "release", "retire"] },
+        "timestamp": { "$gte": date(q.from), "$lt": date(q.to) },
+    };
+    match q.resource {
+        Some(r) => f.insert("resource_type", r.as_str()),
+        None => f.insert("resource_type", doc! { "$in": ["region", "host"] }),
+    };
+    if let Some((lo, hi)) = q.x {
+        f.insert("x_octet", doc! { "$gte": i32::from(lo), "$lte": i32::from(hi) });
+    }
+    if let Some(y) = q.y {
+        f.insert("y_octet", i32::from(y));
+    }
+    f
+}
+
+/// Groups the records by UTC day, counting creations and releases.
+pub(super) fn activity_by_day() -> Document {
+    let one_if = |actions: Vec<&str>| doc! { "$cond": [{ "$in": ["$action_type", actions] }, 1, 0] };
+    doc! { "$group": {
+        "_id": { "$dateToString": { "format": "%Y-%m-%d", "date": "$timestamp" } },
+        "allocations": { "$sum": one_if(vec!["create"]) },
+        "releases": { "$sum": one_if(vec!["release", "retire"]) },
+    } }
+}
+
+fn daily(d: &Document) -> Result<DailyActivity> {
+    let day = d.get_str("_id").map_err(|e| corrupt(format!("activity day: {e}")))?;
+    let int = |field: &str| match d.get(field) {
+        Some(Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
+        Some(Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
+        _ => 0,
+    };
+    Ok(DailyActivity {
+        day: NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|e| corrupt(format!("activity day {day}: {e}")))?,
+        allocations: int("allocations"),
+        releases: int("releases"),
+    })
 }
 
 #[cfg(test)]

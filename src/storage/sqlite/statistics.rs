@@ -2,12 +2,15 @@
 //! (regions are grouped by country with their maintained host counts; hosts are never read).
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{QueryBuilder, Sqlite};
 
 use super::SqliteStore;
 use super::errors::db;
-use super::rows::ts;
-use crate::domain::statistics::{CountryUsage, DashboardCounts, RECENT_ACTIVITY, warning_hosts};
+use super::rows::{corrupt, ts};
+use crate::domain::statistics::{
+    ActivityQuery, CountryUsage, DailyActivity, DashboardCounts, RECENT_ACTIVITY, warning_hosts,
+};
 use crate::domain::{CountryCode, UserId};
 use crate::error::Result;
 use crate::storage::{NotificationStore, StatisticsStore};
@@ -98,5 +101,41 @@ impl StatisticsStore for SqliteStore {
             active_shares: count(shares),
             unread_notifications: self.unread_count(user, now).await?,
         })
+    }
+
+    async fn daily_activity(&self, user: &UserId, q: &ActivityQuery) -> Result<Vec<DailyActivity>> {
+        // Stored times are RFC 3339 UTC text, so the day is the first 10 characters and text
+        // order is time order.
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "SELECT substr(timestamp, 1, 10) AS day,
+                    SUM(CASE WHEN action_type = 'create' THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN action_type IN ('release', 'retire') THEN 1 ELSE 0 END)
+             FROM ipam_audit_history WHERE user_id = ",
+        );
+        qb.push_bind(user.to_string());
+        qb.push(" AND action_type IN ('create', 'release', 'retire')");
+        match q.resource {
+            Some(r) => qb.push(" AND resource_type = ").push_bind(r.as_str()),
+            None => qb.push(" AND resource_type IN ('region', 'host')"),
+        };
+        if let Some((lo, hi)) = q.x {
+            qb.push(" AND x_octet BETWEEN ").push_bind(i64::from(lo)).push(" AND ").push_bind(i64::from(hi));
+        }
+        if let Some(y) = q.y {
+            qb.push(" AND y_octet = ").push_bind(i64::from(y));
+        }
+        qb.push(" AND timestamp >= ").push_bind(ts(q.from));
+        qb.push(" AND timestamp < ").push_bind(ts(q.to));
+        qb.push(" GROUP BY day ORDER BY day");
+        let rows: Vec<(String, i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await.map_err(db)?;
+        rows.into_iter()
+            .map(|(day, allocations, releases)| {
+                Ok(DailyActivity {
+                    day: NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| corrupt(format!("audit day: {e}")))?,
+                    allocations: count(allocations),
+                    releases: count(releases),
+                })
+            })
+            .collect()
     }
 }

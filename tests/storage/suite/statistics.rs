@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use ipam_core::domain::statistics::CountryUsage;
-use ipam_core::domain::{CountryCode, NewReservation, Reservation, ReservationKind, ReservationReason};
+use ipam_core::domain::statistics::{ActivityQuery, CountryUsage, DailyActivity};
+use ipam_core::domain::{AuditResource, CountryCode, NewReservation, Reservation, ReservationKind, ReservationReason};
 use ipam_core::storage::Store;
 
 use super::{at, batch, country, region, release, retire, user};
@@ -41,14 +41,13 @@ pub async fn dashboard_counts_are_exact_per_country_and_per_counter(store: Arc<d
     let old = now - Duration::days(10);
     let east = region(s, &alice, &usa, "east", old).await;
     let west = region(s, &alice, &usa, "west", now).await;
-    let mumbai = region(s, &alice, &ind, "mumbai", now).await;
+    region(s, &alice, &ind, "mumbai", now).await;
     let rio = region(s, &alice, &bra, "rio", now).await;
     batch(s, &alice, &east.id, "a", 204, old).await;
     let in_west = batch(s, &alice, &west.id, "b", 10, now).await;
     region(s, &bob, &usa, "bobs", now).await;
     release(s, &alice, &[in_west[0].id.clone(), in_west[1].id.clone()], now).await;
     retire(s, &alice, &rio.id, true, now).await.expect("retire");
-    let _ = mumbai;
     let reservation = NewReservation {
         kind: ReservationKind::Region,
         x: 40,
@@ -71,4 +70,44 @@ pub async fn dashboard_counts_are_exact_per_country_and_per_counter(store: Arc<d
     assert_eq!(later.active_reservations, 0, "expired by then, swept or not");
     let for_bob = s.dashboard_counts(&bob.user_id, now).await.unwrap();
     assert_eq!((for_bob.countries, for_bob.retired_regions), (vec![usage("USA", 1, 0)], 0));
+}
+
+pub async fn daily_activity_counts_allocations_and_releases_per_utc_day_within_a_scope(store: Arc<dyn Store>) {
+    let s = &*store;
+    let (alice, bob) = (user("alice"), user("bob"));
+    let (usa, ind) = (country(s, "USA").await, country(s, "IND").await);
+    let day = |n: i64| at(n * 86_400 + 3_600);
+    let east = region(s, &alice, &usa, "east", day(1)).await;
+    let hosts = batch(s, &alice, &east.id, "a", 3, day(1)).await;
+    batch(s, &alice, &east.id, "b", 2, day(3)).await;
+    release(s, &alice, &[hosts[0].id.clone()], day(3)).await;
+    let mumbai = region(s, &alice, &ind, "mumbai", day(2)).await;
+    batch(s, &alice, &mumbai.id, "c", 4, day(2)).await;
+    region(s, &bob, &usa, "bobs", day(1)).await;
+
+    let q = |resource, x, y, from: i64, to: i64| ActivityQuery {
+        resource,
+        x,
+        y,
+        from: at(from * 86_400),
+        to: at(to * 86_400),
+    };
+    let d = |n: i64, allocations: u64, releases: u64| DailyActivity {
+        day: at(n * 86_400).date_naive(),
+        allocations,
+        releases,
+    };
+    let region_hosts = q(Some(AuditResource::Host), Some((east.x, east.x)), Some(east.y), 0, 10);
+    assert_eq!(s.daily_activity(&alice.user_id, &region_hosts).await.unwrap(), [d(1, 3, 0), d(3, 2, 1)]);
+    let usa_regions = q(Some(AuditResource::Region), Some((usa.x_start, usa.x_end)), None, 0, 10);
+    assert_eq!(s.daily_activity(&alice.user_id, &usa_regions).await.unwrap(), [d(1, 1, 0)], "bob's is not alice's");
+    let everything = q(None, None, None, 0, 10);
+    assert_eq!(
+        s.daily_activity(&alice.user_id, &everything).await.unwrap(),
+        [d(1, 4, 0), d(2, 5, 0), d(3, 2, 1)],
+        "regions and hosts, every country"
+    );
+    let window = q(None, None, None, 2, 3);
+    assert_eq!(s.daily_activity(&alice.user_id, &window).await.unwrap(), [d(2, 5, 0)], "from inclusive, to exclusive");
+    assert!(s.daily_activity(&user("carol").user_id, &everything).await.unwrap().is_empty());
 }

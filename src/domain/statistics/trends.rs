@@ -1,0 +1,1 @@
+//! Allocation trends: zero-filled buckets of allocations and releases (to be written).

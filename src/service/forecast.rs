@@ -1,0 +1,1 @@
+//! The capacity forecast use case, served from the result cache (to be written).

@@ -1,0 +1,1 @@
+//! The allocation trends use case (to be written).

@@ -1,0 +1,1 @@
+//! `GET /ipam/statistics/forecast/...` over HTTP (to be written).

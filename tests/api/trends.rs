@@ -1,0 +1,1 @@
+//! `GET /ipam/statistics/trends` over HTTP (to be written).
