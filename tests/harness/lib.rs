@@ -18,6 +18,7 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 
 pub mod json;
+pub mod receiver;
 
 /// The secret every test app signs tokens with.
 pub const TEST_SECRET: &str = "test-secret-0123456789abcdef";

@@ -35,29 +35,28 @@ pub(super) fn add_stats(d: &StatsDelta, at: DateTime<Utc>) -> (Document, Documen
     )
 }
 
+/// A non-negative count in `d`, whatever width the server chose (`$sum` gives an int, a long,
+/// or a double when it overflows); `None` when missing or negative.
+fn count_in(d: &Document, field: &str) -> Option<u64> {
+    match d.get(field)? {
+        Bson::Int64(n) => u64::try_from(*n).ok(),
+        Bson::Int32(n) => u64::try_from(*n).ok(),
+        Bson::Double(f) if *f >= 0.0 => Some(*f as u64),
+        _ => None,
+    }
+}
+
 /// A counter of a stats document (0 when missing: a user who never changed anything).
 fn counter(d: Option<&Document>, field: &str) -> u64 {
-    let v = d.and_then(|d| d.get(field));
-    let n = match v {
-        Some(Bson::Int64(n)) => *n,
-        Some(Bson::Int32(n)) => i64::from(*n),
-        _ => 0,
-    };
-    u64::try_from(n).unwrap_or(0)
+    d.and_then(|d| count_in(d, field)).unwrap_or(0)
 }
 
 /// `$group` stage output as (code, regions, hosts).
 fn country_usage(d: &Document) -> Option<CountryUsage> {
-    let int = |field: &str| match d.get(field) {
-        Some(Bson::Int64(n)) => u64::try_from(*n).ok(),
-        Some(Bson::Int32(n)) => u64::try_from(*n).ok(),
-        Some(Bson::Double(f)) if *f >= 0.0 => Some(*f as u64),
-        _ => None,
-    };
     Some(CountryUsage {
         country_code: CountryCode::from_stored(d.get_str("_id").ok()?.to_owned()),
-        regions: int("regions")?,
-        hosts: int("hosts")?,
+        regions: count_in(d, "regions")?,
+        hosts: count_in(d, "hosts")?,
     })
 }
 
@@ -186,15 +185,10 @@ pub(super) fn activity_by_day() -> Document {
 
 fn daily(d: &Document) -> Result<DailyActivity> {
     let day = d.get_str("_id").map_err(|e| corrupt(format!("activity day: {e}")))?;
-    let int = |field: &str| match d.get(field) {
-        Some(Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
-        Some(Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
-        _ => 0,
-    };
     Ok(DailyActivity {
         day: NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|e| corrupt(format!("activity day {day}: {e}")))?,
-        allocations: int("allocations"),
-        releases: int("releases"),
+        allocations: count_in(d, "allocations").unwrap_or(0),
+        releases: count_in(d, "releases").unwrap_or(0),
     })
 }
 

@@ -5,18 +5,14 @@
 //! (reservations expiring and expired, a webhook disabled). Workers are off: every test drains
 //! dispatch and deliveries explicitly and moves the manual clock.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use chrono::Duration;
 use ipam_core::configuration::Settings;
 use ipam_jobs::{Envelope, Job, ScheduleName};
 use ipam_tests::json::{text, time};
+use ipam_tests::receiver::{Receiver, signature};
 use ipam_tests::{Caller, TestApp, spawn_app, spawn_app_with};
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 use super::rule;
 
@@ -223,7 +219,7 @@ async fn another_users_allocations_never_fire_a_rule_and_their_inboxes_stay_apar
 async fn a_webhook_channel_rule_posts_a_signed_notification_created_and_leaves_the_inbox_empty() {
     let app = spawn_app_with(|s: &mut Settings| s.webhook_allow_private_targets = true).await;
     let u = app.user("alice");
-    let receiver = Receiver::start(200).await;
+    let receiver = Receiver::answering(200).await;
     let hook = u
         .post("/ipam/webhooks", json!({"webhook_url": receiver.url, "events": ["notification.created"]}))
         .await
@@ -311,7 +307,7 @@ async fn a_webhook_disabled_after_consecutive_failures_raises_one_critical_notic
     })
     .await;
     let u = app.user("alice");
-    let receiver = Receiver::start(500).await;
+    let receiver = Receiver::answering(500).await;
     let hook = u.post("/ipam/webhooks", json!({"webhook_url": receiver.url, "events": ["region.created"]})).await;
     let id = text(hook.assert_status(201), "webhook_id");
     for _ in 0..3 {
@@ -327,144 +323,4 @@ async fn a_webhook_disabled_after_consecutive_failures_raises_one_critical_notic
     assert_eq!((n["notification_type"].clone(), n["severity"].clone()), (json!("webhook_disabled"), json!("critical")));
     assert_eq!(n["resource_link"], format!("/ipam/webhooks/{id}"));
     assert!(text(n, "message").contains("after 3 consecutive failed deliveries"), "{n}");
-}
-
-// ---------------------------------------------------------------------------------------------
-// A loopback receiver and the receiver's HMAC-SHA256 check (independent of the product's code;
-// the same as in `webhooks.rs`, whose helpers are private to it)
-// ---------------------------------------------------------------------------------------------
-
-/// One request the receiver got: headers (names lowercased) and the raw body.
-#[derive(Debug, Clone)]
-struct Received {
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
-}
-
-/// A loopback HTTP server that records every request and answers one fixed status.
-struct Receiver {
-    url: String,
-    received: Arc<Mutex<Vec<Received>>>,
-}
-
-impl Receiver {
-    async fn start(status: u16) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("receiver binds");
-        let url = format!("http://127.0.0.1:{}/hook", listener.local_addr().expect("address").port());
-        let received: Arc<Mutex<Vec<Received>>> = Arc::default();
-        let log = received.clone();
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                let log = log.clone();
-                tokio::spawn(async move {
-                    let (mut buf, mut chunk) = (Vec::new(), [0u8; 4096]);
-                    let head_end = loop {
-                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            break i;
-                        }
-                        match stream.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    };
-                    let headers: HashMap<String, String> = String::from_utf8_lossy(&buf[..head_end])
-                        .lines()
-                        .skip(1)
-                        .filter_map(|l| l.split_once(':'))
-                        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-                        .collect();
-                    let length: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-                    let mut body = buf[head_end + 4..].to_vec();
-                    while body.len() < length {
-                        match stream.read(&mut chunk).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => body.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    log.lock().expect("receiver lock").push(Received { headers, body });
-                    let reply = format!("HTTP/1.1 {status} Status\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-                    let _ = stream.write_all(reply.as_bytes()).await;
-                    let _ = stream.shutdown().await;
-                });
-            }
-        });
-        Self { url, received }
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.received.lock().expect("receiver lock").clone()
-    }
-}
-
-const K: [u32; 64] = [
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
-    0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
-    0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
-    0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
-    0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
-    0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
-    0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-    0xc67178f2,
-];
-
-/// SHA-256 (FIPS 180-4).
-fn sha256(data: &[u8]) -> [u8; 32] {
-    let mut h: [u32; 8] =
-        [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
-    let mut msg = data.to_vec();
-    msg.push(0x80);
-    while msg.len() % 64 != 56 {
-        msg.push(0);
-    }
-    msg.extend_from_slice(&((data.len() as u64).wrapping_mul(8)).to_be_bytes());
-    for block in msg.chunks(64) {
-        let mut w = [0u32; 64];
-        for (i, word) in block.chunks(4).enumerate() {
-            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-        }
-        for i in 16..64 {
-            let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
-            let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
-            w[i] = w[i - 16].wrapping_add(s0).wrapping_add(w[i - 7]).wrapping_add(s1);
-        }
-        let mut v = h;
-        for (k, wi) in K.iter().zip(w.iter()) {
-            let [a, b, c, d, e, f, g, hh] = v;
-            let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
-            let t1 = hh.wrapping_add(s1).wrapping_add((e & f) ^ (!e & g)).wrapping_add(*k).wrapping_add(*wi);
-            let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
-            let t2 = s0.wrapping_add((a & b) ^ (a & c) ^ (b & c));
-            v = [t1.wrapping_add(t2), a, b, c, d.wrapping_add(t1), e, f, g];
-        }
-        for (x, y) in h.iter_mut().zip(v) {
-            *x = x.wrapping_add(y);
-        }
-    }
-    let mut out = [0u8; 32];
-    for (chunk, word) in out.chunks_mut(4).zip(h) {
-        chunk.copy_from_slice(&word.to_be_bytes());
-    }
-    out
-}
-
-/// `sha256=<hex HMAC-SHA256(key, body)>` (RFC 2104).
-fn signature(key: &str, body: &[u8]) -> String {
-    let mut k = key.as_bytes().to_vec();
-    if k.len() > 64 {
-        k = sha256(&k).to_vec();
-    }
-    k.resize(64, 0);
-    let mut inner: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
-    inner.extend_from_slice(body);
-    let mut outer: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-    outer.extend_from_slice(&sha256(&inner));
-    sha256(&outer).iter().fold(String::from("sha256="), |s, b| s + &format!("{b:02x}"))
-}
-
-#[test]
-fn this_files_hmac_matches_the_rfc_4231_test_vector() {
-    assert_eq!(
-        signature("Jefe", b"what do ya want for nothing?"),
-        "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-    );
 }
