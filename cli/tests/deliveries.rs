@@ -6,10 +6,12 @@
 
 mod support;
 
+use support::Proc;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -100,37 +102,14 @@ impl Receiver {
 }
 
 fn ipam(dir: &Path, prefix: &str, redis: Option<&str>) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ipam"));
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("IPAM_DATA_DIR", dir.join("data"))
-        .env("IPAM_JWT_SECRET", SECRET)
-        .env("IPAM_BIND_ADDR", "127.0.0.1:0")
-        .env("IPAM_WORKER_ADDR", "127.0.0.1:0")
-        .env("IPAM_RATE_LIMITS", "off")
-        .env("IPAM_AUTO_MIGRATE", "false")
-        .env("IPAM_QUEUE_PREFIX", prefix)
-        .env("IPAM_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
+    let mut cmd = support::ipam(dir, SECRET, prefix, redis);
+    cmd.env("IPAM_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
         .env("IPAM_WEBHOOK_TIMEOUT_MS", "3000")
         .env("IPAM_WORKER_HEARTBEAT_SECS", "1")
         .env("IPAM_WORKER_POLL_MS", "100")
         .env("IPAM_SCHEDULE_OUTBOX_RELAY", "*/2 * * * * *")
         .env("IPAM_LOG_LEVEL", "info");
-    if let Some(url) = redis {
-        cmd.env("IPAM_REDIS_URL", url);
-    }
     cmd
-}
-
-/// A child process, killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn worker(dir: &Path, prefix: &str, redis: Option<&str>) -> Proc {
@@ -146,23 +125,7 @@ fn worker(dir: &Path, prefix: &str, redis: Option<&str>) -> Proc {
 }
 
 fn api(dir: &Path, prefix: &str, redis: Option<&str>) -> (Proc, u16) {
-    let mut child = ipam(dir, prefix, redis)
-        .args(["serve", "--no-workers"])
-        .env("IPAM_LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("api starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let port = loop {
-        let line = lines.next().expect("api printed its port").expect("log line");
-        let Ok(log) = serde_json::from_str::<Value>(&line) else { continue };
-        if log["fields"]["message"] == "API listening" {
-            break log["fields"]["port"].as_u64().unwrap() as u16;
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (Proc(child), port)
+    support::api(ipam(dir, prefix, redis))
 }
 
 fn wait_until(what: &str, dir: &Path, timeout: Duration, mut done: impl FnMut() -> bool) {

@@ -6,10 +6,11 @@
 
 mod support;
 
+use support::Proc;
+
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -22,18 +23,8 @@ const CLIENTS: usize = 4;
 
 /// An `ipam` command on the test's data directory and queue, logging JSON.
 fn ipam(dir: &Path, prefix: &str, redis: Option<&str>) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ipam"));
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("IPAM_DATA_DIR", dir.join("data"))
-        .env("IPAM_JWT_SECRET", SECRET)
-        .env("IPAM_BIND_ADDR", "127.0.0.1:0")
-        .env("IPAM_WORKER_ADDR", "127.0.0.1:0")
-        .env("IPAM_RATE_LIMITS", "off")
-        .env("IPAM_AUTO_MIGRATE", "false")
-        .env("IPAM_QUEUE_PREFIX", prefix)
-        .env("IPAM_WORKER_HEARTBEAT_SECS", "1")
+    let mut cmd = support::ipam(dir, SECRET, prefix, redis);
+    cmd.env("IPAM_WORKER_HEARTBEAT_SECS", "1")
         .env("IPAM_WORKER_POLL_MS", "100")
         .env("IPAM_LOG_FORMAT", "json")
         .env("IPAM_LOG_LEVEL", "info")
@@ -44,40 +35,12 @@ fn ipam(dir: &Path, prefix: &str, redis: Option<&str>) -> Command {
         .env("IPAM_SCHEDULE_NOTIFICATION_CLEANUP", "0 0 0 1 1 *")
         .env("IPAM_SCHEDULE_DELIVERY_PRUNING", "0 0 0 1 1 *")
         .env("IPAM_SCHEDULE_RULE_CATCH_UP", "0 0 0 1 1 *");
-    if let Some(url) = redis {
-        cmd.env("IPAM_REDIS_URL", url);
-    }
     cmd
-}
-
-/// A child process, killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// The API (`serve --no-workers`) and the port it printed.
 fn api(dir: &Path, prefix: &str, redis: Option<&str>) -> (Proc, u16) {
-    let mut child = ipam(dir, prefix, redis)
-        .args(["serve", "--no-workers"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("api starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let port = loop {
-        let line = lines.next().expect("api printed its port").expect("log line");
-        let Ok(log) = serde_json::from_str::<Value>(&line) else { continue };
-        if log["fields"]["message"] == "API listening" {
-            break log["fields"]["port"].as_u64().unwrap() as u16;
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (Proc(child), port)
+    support::api(ipam(dir, prefix, redis))
 }
 
 /// An `ipam worker` writing its log to `worker-{n}.log`.
