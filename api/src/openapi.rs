@@ -27,7 +27,7 @@ use utoipa::{Modify, OpenApi};
         (name = "quotas", description = "Quotas and their administration"),
         (name = "webhooks", description = "Signed event deliveries to your URLs, with retries and a delivery log"),
         (name = "notifications", description = "Your in-app notifications and the rules that raise them"),
-        (name = "statistics", description = "Figures over your namespace, served from the result cache"),
+        (name = "statistics", description = "Figures over your namespace: the dashboard, capacity forecasts and allocation trends"),
         (name = "operations", description = "Health and monitoring"),
     )
 )]

@@ -31,6 +31,8 @@ const IPAM_ROUTES: &[(&str, &[&str])] = &[
     ("/ipam/quotas/me", &["get"]),
     ("/ipam/admin/quotas", &["get"]),
     ("/ipam/admin/quotas/{user_id}", &["get", "patch"]),
+    ("/ipam/statistics/dashboard", &["get"]),
+    ("/ipam/statistics/trends", &["get"]),
 ];
 
 async fn openapi(app: &TestApp) -> Value {
