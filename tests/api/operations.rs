@@ -33,6 +33,7 @@ const IPAM_ROUTES: &[(&str, &[&str])] = &[
     ("/ipam/admin/quotas/{user_id}", &["get", "patch"]),
     ("/ipam/statistics/dashboard", &["get"]),
     ("/ipam/statistics/trends", &["get"]),
+    ("/ipam/statistics/forecast/{resource_type}/{resource_id}", &["get"]),
 ];
 
 async fn openapi(app: &TestApp) -> Value {
