@@ -8,20 +8,6 @@ use ipam_tests::json::text;
 use ipam_tests::{Caller, TestApp, spawn_app};
 use serde_json::{Value, json};
 
-/// Allocates `count` hosts in the region, up to 100 per batch request; returns their ids.
-async fn allocate(u: &Caller<'_>, region: &str, count: u32) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut left = count;
-    while left > 0 {
-        let n = left.min(100);
-        let body = json!({"region_id": region, "count": n, "hostname_prefix": "h"});
-        let batch = u.post("/ipam/hosts/batch", body).await.assert_status(201).clone();
-        ids.extend(batch["hosts"].as_array().expect("hosts").iter().map(|h| text(h, "host_id")));
-        left -= n;
-    }
-    ids
-}
-
 /// Releases the hosts.
 async fn release(u: &Caller<'_>, hosts: &[String]) {
     u.post("/ipam/hosts/bulk-release", json!({"host_ids": hosts, "reason": "decommissioned"})).await.assert_status(200);
@@ -45,7 +31,7 @@ async fn linear_region(app: &TestApp) -> String {
         if day > 0 {
             app.clock.advance(Duration::days(1));
         }
-        allocate(&u, &region, 10).await;
+        u.allocate_hosts(&region, "h", 10).await;
     }
     region
 }
@@ -89,7 +75,7 @@ async fn a_shrinking_region_is_never_exhausted_and_the_advice_names_the_releases
     let app = spawn_app().await;
     let u = app.user("alice");
     let region = text(&u.create_region("USA", "east").await, "region_id");
-    let mut hosts = allocate(&u, &region, 100).await;
+    let mut hosts = u.allocate_hosts(&region, "h", 100).await;
     for _ in 0..4 {
         app.clock.advance(Duration::days(1));
         let gone: Vec<String> = hosts.drain(..10).collect();
@@ -109,13 +95,13 @@ async fn a_flat_region_is_never_exhausted_and_a_full_one_is_exhausted_today() {
     let u = app.user("alice");
     let flat = text(&u.create_region("USA", "flat").await, "region_id");
     let full = text(&u.create_region("USA", "full").await, "region_id");
-    allocate(&u, &flat, 20).await;
+    u.allocate_hosts(&flat, "h", 20).await;
     for _ in 0..3 {
         app.clock.advance(Duration::days(1));
-        let churn = allocate(&u, &flat, 2).await;
+        let churn = u.allocate_hosts(&flat, "h", 2).await;
         release(&u, &churn).await;
     }
-    allocate(&u, &full, 254).await;
+    u.allocate_hosts(&full, "h", 254).await;
 
     let f = forecast(&u, &format!("region/{flat}")).await;
     assert_eq!((&f["daily_allocation_rate"], &f["r_squared"]), (&json!(0.0), &json!(1.0)), "a flat line fits: {f}");
@@ -197,14 +183,14 @@ async fn a_cached_forecast_is_never_stale_after_a_write_or_a_new_day() {
     let app = spawn_app().await;
     let u = app.user("alice");
     let region = text(&u.create_region("USA", "east").await, "region_id");
-    allocate(&u, &region, 5).await;
+    u.allocate_hosts(&region, "h", 5).await;
     let path = format!("region/{region}");
     let first = forecast(&u, &path).await;
     let again = forecast(&u, &path).await;
     assert_eq!((&first["cached"], &again["cached"]), (&json!(false), &json!(true)));
     assert_eq!(again["generated_at"], first["generated_at"], "the same result, served again");
 
-    allocate(&u, &region, 3).await;
+    u.allocate_hosts(&region, "h", 3).await;
     let after_write = forecast(&u, &path).await;
     assert_eq!((&after_write["cached"], &after_write["allocated"]), (&json!(false), &json!(8)), "{after_write}");
     assert_eq!(forecast(&u, &format!("{path}?fresh=true")).await["cached"], false, "fresh=true computes anew");
@@ -221,13 +207,13 @@ async fn a_region_on_a_reused_block_does_not_inherit_the_history_of_its_predeces
     let app = spawn_app().await;
     let u = app.user("alice");
     let old = u.create_region("USA", "old").await;
-    let hosts = allocate(&u, &text(&old, "region_id"), 30).await;
+    let hosts = u.allocate_hosts(&text(&old, "region_id"), "h", 30).await;
     release(&u, &hosts).await;
     u.delete(&format!("/ipam/regions/{}?reason=closed", text(&old, "region_id"))).await.assert_status(204);
     app.clock.advance(Duration::days(1));
     let new = u.create_region("USA", "new").await;
     assert_eq!(new["cidr"], old["cidr"], "the lowest free block is the same one: {new}");
-    allocate(&u, &text(&new, "region_id"), 5).await;
+    u.allocate_hosts(&text(&new, "region_id"), "h", 5).await;
     let f = forecast(&u, &format!("region/{}", text(&new, "region_id"))).await;
     assert_eq!((&f["data_points"], &f["allocated"]), (&json!(1), &json!(5)), "only the new region's day: {f}");
 }

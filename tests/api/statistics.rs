@@ -6,20 +6,6 @@ use ipam_tests::json::text;
 use ipam_tests::{Caller, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 
-/// Allocates `count` hosts in the region, up to 100 per batch request; returns their ids.
-async fn allocate(u: &Caller<'_>, region: &str, count: u32) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut left = count;
-    while left > 0 {
-        let n = left.min(100);
-        let body = json!({"region_id": region, "count": n, "hostname_prefix": "h"});
-        let batch = u.post("/ipam/hosts/batch", body).await.assert_status(201).clone();
-        ids.extend(batch["hosts"].as_array().expect("hosts").iter().map(|h| text(h, "host_id")));
-        left -= n;
-    }
-    ids
-}
-
 async fn dashboard(u: &Caller<'_>, query: &str) -> Value {
     u.get(&format!("/ipam/statistics/dashboard{query}")).await.assert_status(200).clone()
 }
@@ -32,9 +18,9 @@ async fn the_dashboard_counts_utilisation_top_countries_and_warnings_exactly() {
     let usa2 = text(&u.create_region("USA", "west").await, "region_id");
     let ind = text(&u.create_region("IND", "mumbai").await, "region_id");
     let bra = text(&u.create_region("BRA", "rio").await, "region_id");
-    allocate(&u, &usa1, 204).await;
-    allocate(&u, &usa2, 10).await;
-    let mut in_india = allocate(&u, &ind, 127).await;
+    u.allocate_hosts(&usa1, "h", 204).await;
+    u.allocate_hosts(&usa2, "h", 10).await;
+    let mut in_india = u.allocate_hosts(&ind, "h", 127).await;
     app.user("bob").create_region("CAN", "toronto").await;
 
     let d = dashboard(&u, "").await;
@@ -89,7 +75,7 @@ async fn a_cached_dashboard_is_never_stale_after_a_change_and_fresh_bypasses_the
     assert_eq!((&first["cached"], &again["cached"]), (&json!(false), &json!(true)));
     assert_eq!(again["generated_at"], first["generated_at"], "the same result, served again");
 
-    allocate(&u, &region, 3).await;
+    u.allocate_hosts(&region, "h", 3).await;
     let after_write = dashboard(&u, "").await;
     assert_eq!((&after_write["cached"], &after_write["total_hosts"]), (&json!(false), &json!(3)), "{after_write}");
 
@@ -115,7 +101,7 @@ async fn a_change_made_by_another_process_is_seen_at_once() {
     let region = text(&u.create_region("USA", "east").await, "region_id");
     assert_eq!(dashboard(&u, "").await["total_hosts"], 0);
     assert_eq!(dashboard(&u, "").await["cached"], true);
-    allocate(&w, &region, 2).await;
+    w.allocate_hosts(&region, "h", 2).await;
     let seen = dashboard(&u, "").await;
     assert_eq!((&seen["cached"], &seen["total_hosts"]), (&json!(false), &json!(2)), "{seen}");
 }
@@ -144,7 +130,7 @@ async fn each_user_sees_only_their_own_figures_and_a_new_user_sees_zeros() {
     let app = spawn_app().await;
     let alice = app.user("alice");
     let region = text(&alice.create_region("USA", "east").await, "region_id");
-    allocate(&alice, &region, 5).await;
+    alice.allocate_hosts(&region, "h", 5).await;
     let bob = dashboard(&app.user("bob"), "").await;
     for field in ["total_countries", "total_regions", "total_hosts", "recent_activity_count", "capacity_warnings"] {
         assert_eq!(bob[field], 0, "{field}: {bob}");

@@ -8,13 +8,6 @@ use ipam_tests::json::{keys, sorted, text};
 use ipam_tests::{Caller, TestApp, spawn_app};
 use serde_json::{Value, json};
 
-/// Allocates `count` hosts in the region; returns their ids.
-async fn allocate(u: &Caller<'_>, region: &str, count: u32) -> Vec<String> {
-    let body = json!({"region_id": region, "count": count, "hostname_prefix": "h"});
-    let batch = u.post("/ipam/hosts/batch", body).await.assert_status(201).clone();
-    batch["hosts"].as_array().expect("hosts").iter().map(|h| text(h, "host_id")).collect()
-}
-
 /// Releases the hosts.
 async fn release(u: &Caller<'_>, hosts: &[String]) {
     u.post("/ipam/hosts/bulk-release", json!({"host_ids": hosts, "reason": "decommissioned"})).await.assert_status(200);
@@ -40,16 +33,16 @@ async fn history(app: &TestApp) -> Caller<'_> {
     let u = app.user("alice");
     on(app, "2028-01-29");
     let usa = text(&u.create_region("USA", "east").await, "region_id");
-    let first = allocate(&u, &usa, 3).await;
+    let first = u.allocate_hosts(&usa, "h", 3).await;
     on(app, "2028-01-31");
-    allocate(&u, &usa, 2).await;
+    u.allocate_hosts(&usa, "h", 2).await;
     release(&u, &first[..1]).await;
     let bob = app.user("bob");
     let theirs = text(&bob.create_region("IND", "pune").await, "region_id");
-    allocate(&bob, &theirs, 4).await;
+    bob.allocate_hosts(&theirs, "h", 4).await;
     on(app, "2028-02-01");
     let ind = text(&u.create_region("IND", "mumbai").await, "region_id");
-    let in_india = allocate(&u, &ind, 5).await;
+    let in_india = u.allocate_hosts(&ind, "h", 5).await;
     let can = text(&u.create_region("CAN", "toronto").await, "region_id");
     u.delete(&format!("/ipam/regions/{can}?reason=closed")).await.assert_status(204);
     on(app, "2028-02-02");

@@ -307,6 +307,22 @@ impl Caller<'_> {
         r.assert_status(201).clone()
     }
 
+    /// Allocates `count` hosts named `{prefix}-NNN` in the region, up to 100 per batch request
+    /// (panics unless each answers 201); returns their ids in allocation order.
+    pub async fn allocate_hosts(&self, region_id: &str, prefix: &str, count: u32) -> Vec<String> {
+        let mut ids = Vec::new();
+        let mut left = count;
+        while left > 0 {
+            let n = left.min(100);
+            let body = serde_json::json!({"region_id": region_id, "count": n, "hostname_prefix": prefix});
+            let batch = self.post("/ipam/hosts/batch", body).await.assert_status(201).clone();
+            let hosts = batch["hosts"].as_array().expect("the batch lists its hosts");
+            ids.extend(hosts.iter().map(|h| h["host_id"].as_str().expect("host_id").to_owned()));
+            left -= n;
+        }
+        ids
+    }
+
     /// Allocates a host and returns its JSON (panics unless 201).
     pub async fn create_host(&self, region_id: &str, hostname: &str) -> Value {
         let r = self.post("/ipam/hosts", serde_json::json!({ "region_id": region_id, "hostname": hostname })).await;

@@ -61,8 +61,10 @@ fn country_usage(d: &Document) -> Option<CountryUsage> {
 }
 
 impl MongoStore {
-    fn audit_documents(&self) -> Collection<Document> {
-        self.db.collection("ipam_audit_history")
+    /// Every document `pipeline` yields over `coll`.
+    async fn aggregate(&self, coll: &str, pipeline: impl IntoIterator<Item = Document>) -> Result<Vec<Document>> {
+        let c: Collection<Document> = self.db.collection(coll);
+        c.aggregate(pipeline).await.map_err(errors::db)?.try_collect().await.map_err(errors::db)
     }
 
     pub(super) fn user_stats(&self) -> Collection<Document> {
@@ -105,15 +107,7 @@ impl StatisticsStore for MongoStore {
             doc! { "$match": { "user_id": u } },
             doc! { "$group": { "_id": "$country_code", "regions": { "$sum": 1 }, "hosts": { "$sum": "$allocated_hosts" } } },
         ];
-        let grouped: Vec<Document> = self
-            .db
-            .collection::<Document>("ipam_regions")
-            .aggregate(pipeline)
-            .await
-            .map_err(errors::db)?
-            .try_collect()
-            .await
-            .map_err(errors::db)?;
+        let grouped = self.aggregate("ipam_regions", pipeline).await?;
         let stats = self.user_stats().find_one(doc! { "_id": u }).await.map_err(errors::db)?;
         let recent = doc! {
             "user_id": u, "action_type": "create", "timestamp": { "$gte": date(now - RECENT_ACTIVITY) },
@@ -139,14 +133,7 @@ impl StatisticsStore for MongoStore {
 
     async fn daily_activity(&self, user: &UserId, q: &ActivityQuery) -> Result<Vec<DailyActivity>> {
         let pipeline = [doc! { "$match": activity_filter(user, q) }, activity_by_day()];
-        let grouped: Vec<Document> = self
-            .audit_documents()
-            .aggregate(pipeline)
-            .await
-            .map_err(errors::db)?
-            .try_collect()
-            .await
-            .map_err(errors::db)?;
+        let grouped = self.aggregate("ipam_audit_history", pipeline).await?;
         let mut days = grouped.iter().map(daily).collect::<Result<Vec<_>>>()?;
         days.sort_by_key(|d| d.day);
         Ok(days)

@@ -32,20 +32,6 @@ async fn inbox(u: &Caller<'_>) -> Vec<Value> {
     page["results"].as_array().expect("results").clone()
 }
 
-/// Allocates `count` hosts in the region, up to 100 per batch request; returns their ids.
-async fn allocate(u: &Caller<'_>, region: &str, prefix: &str, count: u32) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut left = count;
-    while left > 0 {
-        let n = left.min(100);
-        let body = json!({"region_id": region, "count": n, "hostname_prefix": prefix});
-        let batch = u.post("/ipam/hosts/batch", body).await.assert_status(201).clone();
-        ids.extend(batch["hosts"].as_array().expect("hosts").iter().map(|h| text(h, "host_id")));
-        left -= n;
-    }
-    ids
-}
-
 /// Releases the first `count` of `hosts` in one bulk request and forgets them.
 async fn release(u: &Caller<'_>, hosts: &mut Vec<String>, count: usize) {
     let gone: Vec<String> = hosts.drain(..count).collect();
@@ -85,10 +71,10 @@ async fn a_half_full_region_rule_fires_once_per_crossing_and_not_again_within_it
     let rid = text(&u.create_region("USA", "dc-east").await, "region_id");
     half_full_rule(&u, &["in_app"]).await;
 
-    let mut hosts = allocate(&u, &rid, "web", 126).await;
+    let mut hosts = u.allocate_hosts(&rid, "web", 126).await;
     drain(&app).await;
     assert_eq!(bell(&u).await, json!({"unread_count": 0, "recent": []}), "126 of 254 is below 50 %");
-    hosts.extend(allocate(&u, &rid, "web", 1).await);
+    hosts.extend(u.allocate_hosts(&rid, "web", 1).await);
     drain(&app).await;
     let summary = bell(&u).await;
     assert_eq!(summary["unread_count"], 1, "{summary}");
@@ -102,7 +88,7 @@ async fn a_half_full_region_rule_fires_once_per_crossing_and_not_again_within_it
     assert_eq!(n["resource_link"], format!("/ipam/regions/{rid}"), "{n}");
     assert!(text(n, "message").contains("is at 50.0% (127 of 254 hosts)"), "{n}");
 
-    hosts.extend(allocate(&u, &rid, "web", 20).await);
+    hosts.extend(u.allocate_hosts(&rid, "web", 20).await);
     drain(&app).await;
     assert_eq!(bell(&u).await["unread_count"], 1, "staying above the threshold is not a new crossing");
 
@@ -110,14 +96,14 @@ async fn a_half_full_region_rule_fires_once_per_crossing_and_not_again_within_it
     // utilisation when its event is dispatched, so a dip undone before dispatch is not seen.
     release(&u, &mut hosts, 30).await; // 117 of 254
     drain(&app).await;
-    hosts.extend(allocate(&u, &rid, "web", 20).await); // 137 of 254
+    hosts.extend(u.allocate_hosts(&rid, "web", 20).await); // 137 of 254
     drain(&app).await;
     assert_eq!(bell(&u).await["unread_count"], 1, "a fresh crossing within the 60-minute cooldown is silent");
 
     app.clock.advance(Duration::minutes(61));
     release(&u, &mut hosts, 30).await; // 107 of 254
     drain(&app).await;
-    allocate(&u, &rid, "web", 30).await; // 137 of 254
+    u.allocate_hosts(&rid, "web", 30).await; // 137 of 254
     drain(&app).await;
     let summary = bell(&u).await;
     assert_eq!(summary["unread_count"], 2, "a crossing after the cooldown fires again: {summary}");
@@ -198,13 +184,13 @@ async fn another_users_allocations_never_fire_a_rule_and_their_inboxes_stay_apar
     let (alice, bob) = (app.user("alice"), app.user("bob"));
     half_full_rule(&alice, &["in_app"]).await;
     let bobs = text(&bob.create_region("USA", "bobs").await, "region_id");
-    allocate(&bob, &bobs, "b", 200).await;
+    bob.allocate_hosts(&bobs, "b", 200).await;
     drain(&app).await;
     assert_eq!(bell(&alice).await["unread_count"], 0, "bob's region is not alice's to watch");
     assert_eq!(bell(&bob).await["unread_count"], 0, "alice's rule notifies nobody else");
 
     let hers = text(&alice.create_region("USA", "hers").await, "region_id");
-    allocate(&alice, &hers, "a", 127).await;
+    alice.allocate_hosts(&hers, "a", 127).await;
     drain(&app).await;
     let summary = bell(&alice).await;
     assert_eq!(summary["unread_count"], 1, "{summary}");
@@ -228,7 +214,7 @@ async fn a_webhook_channel_rule_posts_a_signed_notification_created_and_leaves_t
     let secret = text(&hook, "secret_key");
     half_full_rule(&u, &["webhook"]).await;
     let rid = text(&u.create_region("USA", "dc-east").await, "region_id");
-    allocate(&u, &rid, "web", 127).await;
+    u.allocate_hosts(&rid, "web", 127).await;
     drain(&app).await;
 
     let got = receiver.received();
@@ -251,7 +237,7 @@ async fn the_catch_up_fires_a_rule_created_above_its_threshold_once() {
     let app = spawn_app().await;
     let u = app.user("alice");
     let rid = text(&u.create_region("USA", "full").await, "region_id");
-    allocate(&u, &rid, "web", 200).await;
+    u.allocate_hosts(&rid, "web", 200).await;
     drain(&app).await;
     half_full_rule(&u, &["in_app"]).await;
     drain(&app).await;
