@@ -197,9 +197,9 @@ pub trait ExpiryStore: Send + Sync {
     async fn expire_reservations(&self, now: DateTime<Utc>, limit: u32) -> Result<u64>;
     /// Marks up to `limit` active shares whose expiry is past as inactive (audited). Returns how many.
     async fn expire_shares(&self, now: DateTime<Utc>, limit: u32) -> Result<u64>;
-    /// Tells the owners of up to `limit` active reservations that expire within
-    /// `EXPIRY_NOTICE` of `now` (a `reservation_expiring` notice each, once per reservation
-    /// whatever the number of runs; their settings decide whether it is kept). Returns the
-    /// notices this call created.
+    /// Tells the owners of every active reservation that expires within `EXPIRY_NOTICE` of
+    /// `now` (a `reservation_expiring` notice each, once per reservation whatever the number of
+    /// runs; their settings decide whether it is kept), `limit` reservations per unit of work.
+    /// Returns the notices this call created.
     async fn announce_expiring_reservations(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<NotificationCreated>>;
 }

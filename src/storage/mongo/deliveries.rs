@@ -212,7 +212,13 @@ impl MongoStore {
         // Right after the disabling it reports, like the webhook's own update: not one
         // transaction with the delivery's (see `apply_to_webhook`).
         if let Some(n) = after.and_then(|a| Notification::webhook_disabled(&a, id, attempt.attempt, now)) {
-            recorded.notice = atomically!(self, |tx| system_notice(&mut MongoUnit::new(self, tx), &n, now).await)?;
+            // The attempt is recorded already: failing now would make the caller retry an
+            // attempt that can no longer be recorded, and the notice would be lost all the same.
+            match atomically!(self, |tx| system_notice(&mut MongoUnit::new(self, tx), &n, now).await) {
+                Ok(notice) => recorded.notice = notice,
+                Err(e) => tracing::error!(webhook = %n.resource_id.as_deref().unwrap_or("?"), error = %e,
+                    "the notice of a disabled webhook could not be stored"),
+            }
         }
         Ok(Some(recorded))
     }

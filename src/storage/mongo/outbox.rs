@@ -188,7 +188,17 @@ impl OutboxStore for MongoStore {
                 }
             };
             let created = self.fan_out(&event, now).await?;
-            let (marked, notes) = atomically!(self, |tx| self.settle_in(tx, &event, now).await)?;
+            let (marked, notes) = match atomically!(self, |tx| self.settle_in(tx, &event, now).await) {
+                Ok(settled) => settled,
+                Err(e) => {
+                    // As on SQLite: notifications never hold up the outbox. The event is marked
+                    // dispatched with its deliveries, and the failure is logged.
+                    tracing::error!(event = %id, error = %e, "notifications of an event failed; skipped");
+                    let (filter, update) = mark_dispatched(&id, now);
+                    let marked = self.outbox().update_one(filter, update).await.map_err(errors::db)?;
+                    (marked.modified_count, Vec::new())
+                }
+            };
             // A concurrent pass may have marked it first; the deliveries each inserted are theirs.
             report.events += marked;
             report.deliveries.extend(created);

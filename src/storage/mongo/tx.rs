@@ -132,12 +132,12 @@ impl Tx {
         Self { session: None, transient: None }
     }
 
-    /// The session operations must use, if any.
     /// True when this unit of work is a transaction (its writes commit or abort together).
     pub(super) fn is_transaction(&self) -> bool {
         self.session.is_some()
     }
 
+    /// The session operations must use, if any.
     pub(super) fn session(&mut self) -> Option<&mut ClientSession> {
         self.session.as_mut()
     }

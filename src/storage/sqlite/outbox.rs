@@ -97,7 +97,20 @@ impl OutboxStore for SqliteStore {
                 insert_delivery(&mut tx, &d).await?;
                 report.deliveries.push(d.id);
             }
-            report.notifications.extend(notify::on_event(&mut SqliteUnit(&mut tx), &event, now).await?);
+            // Notifications must never hold up webhook deliveries (nor every event behind this
+            // one): if they cannot be made (say a rule or preferences row is unreadable), their
+            // writes are rolled back to the savepoint, the error is logged, and the event is
+            // still marked dispatched with its deliveries. The write lock is held since BEGIN
+            // IMMEDIATE, so no transient "busy" error can land here.
+            sqlx::query("SAVEPOINT notify").execute(&mut *tx).await.map_err(db)?;
+            match notify::on_event(&mut SqliteUnit(&mut tx), &event, now).await {
+                Ok(created) => report.notifications.extend(created),
+                Err(e) => {
+                    tracing::error!(event = %event.id, error = %e, "notifications of an event failed; skipped");
+                    sqlx::query("ROLLBACK TO notify").execute(&mut *tx).await.map_err(db)?;
+                }
+            }
+            sqlx::query("RELEASE notify").execute(&mut *tx).await.map_err(db)?;
             tx.commit().await.map_err(db)?;
             report.events += 1;
         }
@@ -120,5 +133,46 @@ impl OutboxStore for SqliteStore {
             ts(before),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn an_event_whose_notifications_cannot_be_made_is_still_dispatched() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("ipam.db").display());
+        let store = SqliteStore::connect(&url, 1).await.unwrap();
+        store.prepare().await.unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 12, 4, 10, 0, 0).unwrap();
+        // A rule row no one can read (written behind the API's back), and an event of its owner.
+        sqlx::query(
+            "INSERT INTO ipam_notification_rules (rule_id, user_id, rule_name, conditions, notification_channels,
+                 severity, cooldown_minutes, is_active, created_at, updated_at)
+             VALUES ('r1', 'u1', 'broken', '{\"bogus\": 1}', '[\"in_app\"]', 'info', 60, 1, ?1, ?1)",
+        )
+        .bind(ts(now))
+        .execute(store.pool())
+        .await
+        .unwrap();
+        let user = UserId::parse("u1").unwrap();
+        let mut conn = store.pool().acquire().await.unwrap();
+        insert_event(&mut conn, &DomainEvent::ping(&user, "W1", now)).await.unwrap();
+        let event = DomainEvent {
+            event_type: EventType::RegionCreated,
+            data: json!({"region_id": "R1", "country_code": "USA"}),
+            ..DomainEvent::ping(&user, "W1", now)
+        };
+        insert_event(&mut conn, &event).await.unwrap();
+        drop(conn);
+
+        let report = store.dispatch_events(10, now).await.expect("the pass goes on");
+        assert_eq!((report.events, report.notifications.len()), (2, 0));
+        assert_eq!(store.outbox_backlog().await.unwrap(), (0, None), "nothing is left to stall the outbox");
     }
 }
