@@ -186,6 +186,7 @@ macro_rules! conformance {
             catch_up_fires_a_rule_created_above_its_threshold_once_and_raises_no_events,
             catch_up_fires_a_country_rule_created_above_its_threshold_once,
             reservations_announce_their_expiry_once_and_their_lapse_once,
+            owners_of_threshold_rules_are_listed_once_each_in_pages,
             // statistics
             every_audited_change_moves_its_users_data_version_and_no_one_elses,
             dashboard_counts_are_exact_per_country_and_per_counter,

@@ -5,9 +5,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use mongodb::Collection;
 use mongodb::bson::{Document, doc};
 
-use super::documents::date;
+use super::documents::{corrupt, date};
 use super::notification_docs::{RuleDoc, RuleStateDoc, conditions_document};
 use super::notify_unit::MongoUnit;
 use super::tx::{Tx, atomically, run};
@@ -185,19 +187,18 @@ impl RuleStore for MongoStore {
     }
 
     async fn threshold_rule_owners(&self, after: Option<&UserId>, limit: u32) -> Result<Vec<UserId>> {
-        let filter = threshold_owners(after);
-        let mut owners: Vec<String> = self
-            .rules()
-            .distinct("user_id", filter)
-            .await
-            .map_err(errors::db)?
-            .into_iter()
-            .filter_map(|b| b.as_str().map(str::to_owned))
-            .collect();
-        // `distinct` has no sort or limit of its own.
-        owners.sort();
-        owners.truncate(limit as usize);
-        Ok(owners.into_iter().map(UserId::from_stored).collect())
+        if limit == 0 {
+            return Ok(Vec::new()); // a $limit of 0 is refused by the server
+        }
+        let rules: Collection<Document> = self.db.collection("ipam_notification_rules");
+        let cursor = rules.aggregate(threshold_owners_page(after, limit)).await.map_err(errors::db)?;
+        let page: Vec<Document> = cursor.try_collect().await.map_err(errors::db)?;
+        page.iter()
+            .map(|d| {
+                let id = d.get_str("_id").map_err(|e| corrupt(format!("rule owner: {e}")))?;
+                Ok(UserId::from_stored(id.to_owned()))
+            })
+            .collect()
     }
 
     async fn catch_up_rules(&self, user: &UserId, now: DateTime<Utc>) -> Result<Vec<NotificationCreated>> {
@@ -205,13 +206,19 @@ impl RuleStore for MongoStore {
     }
 }
 
-/// Active threshold rules of users after `after` in id order.
-pub(super) fn threshold_owners(after: Option<&UserId>) -> Document {
+/// One page of the owners of active threshold rules, after `after` in id order: grouped, sorted
+/// and limited by the server, so a page costs the same however many owners there are.
+pub(super) fn threshold_owners_page(after: Option<&UserId>, limit: u32) -> [Document; 4] {
     let mut filter = doc! { "is_active": true, "conditions.utilization_threshold": { "$exists": true } };
     if let Some(after) = after {
         filter.insert("user_id", doc! { "$gt": after.as_str() });
     }
-    filter
+    [
+        doc! { "$match": filter },
+        doc! { "$group": { "_id": "$user_id" } },
+        doc! { "$sort": { "_id": 1 } },
+        doc! { "$limit": i64::from(limit) },
+    ]
 }
 
 #[cfg(test)]
@@ -224,6 +231,21 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn owners_of_threshold_rules_are_paged_by_the_server_in_id_order() {
+        let first = threshold_owners_page(None, 100);
+        assert_eq!(
+            first[0],
+            doc! { "$match": { "is_active": true, "conditions.utilization_threshold": { "$exists": true } } }
+        );
+        assert_eq!(
+            first[1..],
+            [doc! { "$group": { "_id": "$user_id" } }, doc! { "$sort": { "_id": 1 } }, doc! { "$limit": 100_i64 },]
+        );
+        let next = threshold_owners_page(Some(&UserId::parse("u7").unwrap()), 100);
+        assert_eq!(next[0].get_document("$match").unwrap().get_document("user_id").unwrap(), &doc! { "$gt": "u7" });
     }
 
     #[test]

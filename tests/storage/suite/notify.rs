@@ -331,3 +331,16 @@ pub async fn reservations_announce_their_expiry_once_and_their_lapse_once(store:
     assert_eq!(inbox(s, &bob.user_id, on(2 * DAY + 2)).await, []);
     assert_eq!(announce(on(2 * DAY + 3)).await, [], "an expired reservation is not announced");
 }
+
+pub async fn owners_of_threshold_rules_are_listed_once_each_in_pages(store: Arc<dyn Store>) {
+    let s = &*store;
+    let (a, b, c) = (user("ann"), user("bea"), user("cid"));
+    for owner in [&c, &a, &b, &a] {
+        add(s, half_full(owner)).await;
+    }
+    add(s, on_hosts(&user("dan"), "events only", &["in_app"], Severity::Info)).await;
+    let first = s.threshold_rule_owners(None, 2).await.expect("owners");
+    assert_eq!(first, [a.user_id.clone(), b.user_id.clone()], "in id order, each once, at most the page");
+    let next = s.threshold_rule_owners(first.last(), 2).await.expect("owners");
+    assert_eq!(next, [c.user_id.clone()], "then the rest; dan has no threshold rule");
+}
