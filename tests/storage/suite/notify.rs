@@ -342,5 +342,5 @@ pub async fn owners_of_threshold_rules_are_listed_once_each_in_pages(store: Arc<
     let first = s.threshold_rule_owners(None, 2).await.expect("owners");
     assert_eq!(first, [a.user_id.clone(), b.user_id.clone()], "in id order, each once, at most the page");
     let next = s.threshold_rule_owners(first.last(), 2).await.expect("owners");
-    assert_eq!(next, [c.user_id.clone()], "then the rest; dan has no threshold rule");
+    assert_eq!(next, std::slice::from_ref(&c.user_id), "then the rest; dan has no threshold rule");
 }
