@@ -212,6 +212,15 @@ impl QueryParser {
         self.errors.check(field, parse(raw))
     }
 
+    /// A boolean flag: `true`/`false` (any case) or `1`/`0`.
+    pub(crate) fn flag(&mut self, field: &str, raw: Option<&String>) -> Option<bool> {
+        self.opt(field, raw, |s| match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            _ => Err("must be true or false".to_owned()),
+        })
+    }
+
     /// A non-blank string, kept as given (resolved later, e.g. a country).
     pub(crate) fn text(&mut self, field: &str, raw: Option<&String>) -> Option<String> {
         self.opt(field, raw, |s| {

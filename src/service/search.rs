@@ -1,6 +1,10 @@
-//! Search across regions and hosts.
+//! Search across regions and hosts, served from the result cache when the caller asks for it.
 
-use super::Ipam;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use super::{Fetched, Ipam};
 use crate::auth::Actor;
 use crate::domain::{DeviceType, OctetRange, OwnerLabel, Page, PageRequest, SearchText, TagFilter};
 use crate::error::Result;
@@ -44,6 +48,33 @@ pub struct SearchQuery {
 }
 
 impl Ipam {
+    /// [`Ipam::search`] rendered by `render` (the API's response), from the cache unless `fresh`,
+    /// and otherwise cached for the search TTL. The key holds the user, their data version (a
+    /// change is never followed by a stale result) and a digest of the parsed query and page (so a
+    /// long query never makes a long key).
+    pub async fn cached_search<T, F>(
+        &self,
+        actor: &Actor,
+        q: &SearchQuery,
+        page: PageRequest,
+        fresh: bool,
+        render: F,
+    ) -> Result<Fetched<T>>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce(Page<SearchHit>) -> T,
+    {
+        let version = self.store.data_version(&actor.user_id).await?;
+        let digest = hex::encode(Sha256::digest(format!("{q:?}|{page:?}")));
+        let key = format!("search:{}:v{version}:{digest}", actor.user_id);
+        if let Some(value) = self.cached::<T>("search", &key, fresh).await {
+            return Ok(Fetched { value, cached: true });
+        }
+        let value = render(self.search(actor, q, page).await?);
+        self.remember(&key, &value, self.cache_ttls.search).await;
+        Ok(Fetched { value, cached: false })
+    }
+
     /// Searches the caller's regions and hosts, newest first.
     pub async fn search(&self, actor: &Actor, q: &SearchQuery, page: PageRequest) -> Result<Page<SearchHit>> {
         let countries = self.countries_matching(q.country.as_deref(), q.continent.as_deref())?;

@@ -16,6 +16,7 @@ mod quotas;
 mod regions;
 mod reservations;
 mod search;
+mod search_cache;
 mod shares;
 mod statistics;
 mod trends;

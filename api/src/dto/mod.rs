@@ -19,7 +19,7 @@ pub(crate) use interpret::InterpretResponse;
 pub(crate) use region::RegionResponse;
 
 /// Position in a paginated list.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub(crate) struct Pagination {
     /// Current page (1-based).
     page: u32,
@@ -36,7 +36,7 @@ pub(crate) struct Pagination {
 }
 
 /// A page of results.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub(crate) struct PageResponse<T> {
     /// The items.
     results: Vec<T>,

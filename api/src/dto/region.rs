@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use ipam_core::domain::country::HOSTS_PER_REGION;
 use ipam_core::domain::{CountryCatalog, Region};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A region: one `10.X.Y.0/24` block.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub(crate) struct RegionResponse {
     /// Identifier.
     region_id: String,

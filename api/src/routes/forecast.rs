@@ -130,11 +130,7 @@ fn parse(resource_type: &str, resource_id: &str, q: &ForecastParams) -> ApiResul
         Ok(n) if (1..=MAX_DAYS_AHEAD).contains(&n) => Ok(n),
         _ => Err(format!("must be a whole number between 1 and {MAX_DAYS_AHEAD}")),
     });
-    let fresh = p.opt("fresh", q.fresh.as_ref(), |s| match s.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        _ => Err("must be true or false".to_owned()),
-    });
+    let fresh = p.flag("fresh", q.fresh.as_ref());
     p.finish()?;
     let target = match kind {
         Some(ForecastResource::Region) => ForecastTarget::Region(known_id::<RegionId>(resource_id)?),

@@ -150,11 +150,7 @@ impl NotificationParams {
     /// The filter and page, or one 422 naming every bad parameter.
     fn parse(&self) -> ApiResult<(NotificationFilter, PageRequest)> {
         let mut p = QueryParser::new();
-        let is_read = p.opt("is_read", self.is_read.as_ref(), |s| match s.trim().to_ascii_lowercase().as_str() {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            _ => Err("must be true or false".to_owned()),
-        });
+        let is_read = p.flag("is_read", self.is_read.as_ref());
         let severity = p.opt("severity", self.severity.as_ref(), Severity::parse);
         let notification_type = p.opt("notification_type", self.notification_type.as_ref(), NotificationType::parse);
         let window = p.time_range(

@@ -54,6 +54,8 @@ pub(crate) struct SearchParams {
     page: Option<String>,
     /// Items per page, 1–100 (default 50).
     page_size: Option<String>,
+    /// `true` searches anew instead of serving the result from the cache (default `false`).
+    fresh: Option<String>,
     /// `tag.<key>=<value>` conditions.
     #[serde(flatten)]
     #[param(ignore)]
@@ -61,7 +63,7 @@ pub(crate) struct SearchParams {
 }
 
 /// One search result, tagged with its kind.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "resource_type", rename_all = "lowercase")]
 pub(crate) enum SearchResult {
     /// A region.
@@ -78,15 +80,22 @@ fn kind(s: &str) -> Result<SearchKind, String> {
     }
 }
 
-/// Searches your regions and hosts, newest first, with real totals.
+/// Says whether a search was served from the result cache (`hit`) or computed (`miss`); the
+/// page envelope is the same as every list's, so the flag travels in a header.
+const CACHE_HEADER: &str = "x-ipam-cache";
+
+/// Searches your regions and hosts, newest first, with real totals. Results are cached for
+/// 5 minutes, never stale after a change of yours (`?fresh=true` searches anew).
 #[utoipa::path(get, path = "/ipam/search", tag = "search", params(SearchParams),
-    responses((status = 200, body = PageResponse<SearchResult>), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = PageResponse<SearchResult>,
+        headers(("x-ipam-cache" = String, description = "`hit` (served from the cache) or `miss`"))),
+        (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn search(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
     AppQuery(mut q): AppQuery<SearchParams>,
-) -> ApiResult<Json<PageResponse<SearchResult>>> {
+) -> ApiResult<([(&'static str, &'static str); 1], Json<PageResponse<SearchResult>>)> {
     if let Some(id) = q.filter_id.take() {
         q.absorb(crate::routes::preferences::saved_criteria(&s, &actor, &id).await?);
     }
@@ -104,19 +113,25 @@ async fn search(
         tags: p.tags(
             &q.extra,
             "ip_address, hostname, region_name, country, continent, status, device_type, owner, resource_type, \
-             created_after, created_before, filter_id, page, page_size",
+             created_after, created_before, filter_id, page, page_size, fresh",
         ),
         created: p
             .time_range(("created_after", q.created_after.as_ref()), ("created_before", q.created_before.as_ref())),
     };
     let page = p.page(q.page.as_ref(), q.page_size.as_ref());
+    let fresh = p.flag("fresh", q.fresh.as_ref()).unwrap_or(false);
     p.finish()?;
-    let hits = s.ipam.search(&actor, &query, page).await?;
     let catalog = s.ipam.catalog();
-    Ok(Json(PageResponse::from_page(hits, |hit| match hit {
-        SearchHit::Region(r) => SearchResult::Region(RegionResponse::new(r, catalog)),
-        SearchHit::Host(h) => SearchResult::Host(HostResponse::new(h, catalog)),
-    })))
+    let found = s
+        .ipam
+        .cached_search(&actor, &query, page, fresh, |hits| {
+            PageResponse::from_page(hits, |hit| match hit {
+                SearchHit::Region(r) => SearchResult::Region(RegionResponse::new(r, catalog)),
+                SearchHit::Host(h) => SearchResult::Host(HostResponse::new(h, catalog)),
+            })
+        })
+        .await?;
+    Ok(([(CACHE_HEADER, if found.cached { "hit" } else { "miss" })], Json(found.value)))
 }
 
 impl AbsorbsCriteria for SearchParams {

@@ -117,11 +117,7 @@ pub(crate) struct FreshParams {
 impl FreshParams {
     fn parse(&self) -> ApiResult<bool> {
         let mut p = QueryParser::new();
-        let fresh = p.opt("fresh", self.fresh.as_ref(), |s| match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" => Ok(true),
-            "false" | "0" => Ok(false),
-            _ => Err("must be true or false".to_owned()),
-        });
+        let fresh = p.flag("fresh", self.fresh.as_ref());
         p.finish()?;
         Ok(fresh.unwrap_or(false))
     }
