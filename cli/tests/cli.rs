@@ -262,6 +262,69 @@ fn sql(dir: &Path, statement: &'static str) {
     });
 }
 
+/// The one integer `query` selects.
+fn scalar(dir: &Path, query: &'static str) -> i64 {
+    let url = format!("sqlite://{}?mode=rw", dir.join("data/ipam.db").display());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = ipam_core::storage::sqlite::SqliteStore::connect(&url, 1).await.unwrap();
+        sqlx::query_scalar(query).fetch_one(store.pool()).await.unwrap()
+    })
+}
+
+#[test]
+fn repair_check_only_reports_and_repair_rebuilds_the_counters_from_the_history_and_moves_the_data_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = mint(dir.path(), "u1", "ipam:read,ipam:allocate,ipam:release");
+    let http = client();
+    {
+        let server = serve(dir.path());
+        let base = format!("http://127.0.0.1:{}", server.port);
+        let region: Value = http
+            .post(format!("{base}/ipam/regions"))
+            .bearer_auth(&token)
+            .json(&json!({"country": "USA", "region_name": "counted"}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let host: Value = http
+            .post(format!("{base}/ipam/hosts"))
+            .bearer_auth(&token)
+            .json(&json!({"region_id": region["region_id"], "hostname": "gone"}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let released = http
+            .delete(format!("{base}/ipam/hosts/{}?reason=decommissioned", host["host_id"].as_str().unwrap()))
+            .bearer_auth(&token)
+            .send()
+            .unwrap();
+        assert_eq!(released.status(), 204);
+    }
+    let clean = run(ipam(dir.path()).args(["repair", "--check"]));
+    assert!(clean.status.success(), "a consistent store passes the check: {}", stdout(&clean));
+    assert!(stdout(&clean).contains("Everything was consistent"), "{}", stdout(&clean));
+
+    // Counters that lost their history, as a MongoDB store upgraded past migration 8 has them.
+    sql(dir.path(), "UPDATE ipam_user_stats SET released_hosts = 0");
+    let version = scalar(dir.path(), "SELECT data_version FROM ipam_user_stats WHERE user_id = 'u1'");
+    for _ in 0..2 {
+        let check = run(ipam(dir.path()).args(["repair", "--check"]));
+        assert_eq!(check.status.code(), Some(1), "{}", stdout(&check));
+        assert!(stdout(&check).contains("Retired/released counters to fix: 1"), "{}", stdout(&check));
+    }
+    assert_eq!(scalar(dir.path(), "SELECT released_hosts FROM ipam_user_stats"), 0, "a check writes nothing");
+
+    let repaired = run(ipam(dir.path()).arg("repair"));
+    assert!(repaired.status.success(), "{}", stdout(&repaired));
+    assert!(stdout(&repaired).contains("Retired/released counters fixed: 1"), "{}", stdout(&repaired));
+    assert_eq!(scalar(dir.path(), "SELECT released_hosts FROM ipam_user_stats"), 1);
+    let moved = scalar(dir.path(), "SELECT data_version FROM ipam_user_stats WHERE user_id = 'u1'");
+    assert_eq!(moved, version + 1, "cached results of the repaired user are not served again");
+    assert!(run(ipam(dir.path()).args(["repair", "--check"])).status.success());
+}
+
 #[test]
 fn verify_indexes_passes_after_migrate_and_names_a_missing_index() {
     let dir = tempfile::tempdir().unwrap();

@@ -325,6 +325,26 @@ pub struct RepairReport {
     /// Regions left flagged "being retired" by a process that died mid-retirement (MongoDB),
     /// which refused new hosts until cleared.
     pub retirements_cleared: u64,
+    /// Users whose retired-region or released-host counters disagreed with their audit history
+    /// (on MongoDB, history written before migration 8 started them at 0).
+    pub counters_fixed: u64,
+}
+
+impl RepairReport {
+    /// True when nothing disagreed.
+    pub fn is_consistent(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Whether `ipam repair` writes what it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepairMode {
+    /// Rewrite what disagrees, and move the data version of every user whose derived data
+    /// changed (so no cached result computed from the wrong data is served again).
+    Apply,
+    /// Only report (`--check`): nothing is written.
+    Check,
 }
 
 /// A complete storage backend.
@@ -356,7 +376,7 @@ pub trait Store:
     /// regions and hosts themselves. Nothing is needed on SQLite, where every unit of work is
     /// atomic; on MongoDB a process that died half-way through an allocation can leave a claimed
     /// bit or a taken quota unit behind, and this gives them back.
-    async fn repair(&self, now: DateTime<Utc>) -> Result<RepairReport>;
+    async fn repair(&self, now: DateTime<Utc>, mode: RepairMode) -> Result<RepairReport>;
 }
 
 /// Which backend a database URL names.

@@ -38,9 +38,10 @@ enum Command {
     Migrate(migrate::Args),
     /// Compare the live indexes with the expected ones; exit 1 if any is missing.
     VerifyIndexes,
-    /// Rebuild occupancy bitmaps and quota counters from the regions and hosts (run it with
-    /// allocations paused, e.g. after a MongoDB process died mid-allocation).
-    Repair,
+    /// Rebuild occupancy bitmaps and quota counters from the regions and hosts, and the
+    /// retired/released counters from the audit history (run it with allocations paused, e.g.
+    /// after a MongoDB process died mid-allocation).
+    Repair(repair::RepairArgs),
 }
 
 /// Runs the chosen subcommand.
@@ -63,9 +64,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
             migrate::run(&settings, args).await
         }
-        Command::Repair => {
+        Command::Repair(args) => {
             telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
-            repair::run(&settings).await
+            repair::run(&settings, args).await
         }
         Command::VerifyIndexes => {
             telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);

@@ -207,8 +207,12 @@ impl Store for MongoStore {
         Ok(())
     }
 
-    async fn repair(&self, now: chrono::DateTime<chrono::Utc>) -> Result<crate::storage::RepairReport> {
-        self.rebuild_derived(now).await
+    async fn repair(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        mode: crate::storage::RepairMode,
+    ) -> Result<crate::storage::RepairReport> {
+        self.rebuild_derived(now, mode).await
     }
 }
 

@@ -37,7 +37,7 @@ pub(super) fn add_stats(d: &StatsDelta, at: DateTime<Utc>) -> (Document, Documen
 
 /// A non-negative count in `d`, whatever width the server chose (`$sum` gives an int, a long,
 /// or a double when it overflows); `None` when missing or negative.
-fn count_in(d: &Document, field: &str) -> Option<u64> {
+pub(super) fn count_in(d: &Document, field: &str) -> Option<u64> {
     match d.get(field)? {
         Bson::Int64(n) => u64::try_from(*n).ok(),
         Bson::Int32(n) => u64::try_from(*n).ok(),
@@ -62,7 +62,11 @@ fn country_usage(d: &Document) -> Option<CountryUsage> {
 
 impl MongoStore {
     /// Every document `pipeline` yields over `coll`.
-    async fn aggregate(&self, coll: &str, pipeline: impl IntoIterator<Item = Document>) -> Result<Vec<Document>> {
+    pub(super) async fn aggregate(
+        &self,
+        coll: &str,
+        pipeline: impl IntoIterator<Item = Document>,
+    ) -> Result<Vec<Document>> {
         let c: Collection<Document> = self.db.collection(coll);
         c.aggregate(pipeline).await.map_err(errors::db)?.try_collect().await.map_err(errors::db)
     }

@@ -116,7 +116,11 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn repair(&self, now: chrono::DateTime<chrono::Utc>) -> Result<crate::storage::RepairReport> {
-        repair::repair(&self.pool, now).await
+    async fn repair(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        mode: crate::storage::RepairMode,
+    ) -> Result<crate::storage::RepairReport> {
+        repair::repair(&self.pool, now, mode).await
     }
 }
