@@ -171,6 +171,58 @@ async fn the_openapi_document_declares_bearer_authentication_on_protected_operat
     assert!(doc["paths"]["/health"]["get"]["security"].is_null(), "/health is public");
 }
 
+#[tokio::test]
+async fn every_path_parameter_is_in_its_template_and_every_other_parameter_is_an_optional_query_field() {
+    let app = spawn_app().await;
+    let doc = openapi(&app).await;
+
+    let mut wrong = Vec::new();
+    let mut queries = 0;
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap_or_default();
+                let in_template = template.contains(&format!("{{{name}}}"));
+                match (p["in"].as_str(), in_template) {
+                    (Some("path"), true) if p["required"] == true => {}
+                    (Some("query"), false) if p["required"] != true => queries += 1,
+                    (place, _) => wrong.push(format!(
+                        "{} {template} `{name}`: in {place:?}, required {}",
+                        method.to_uppercase(),
+                        p["required"]
+                    )),
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{} parameters declared in the wrong place:\n{}", wrong.len(), wrong.join("\n"));
+    let regions = doc["paths"]["/ipam/regions"]["get"]["parameters"].as_array().unwrap();
+    let names: Vec<&str> = regions.iter().filter_map(|p| p["name"].as_str()).collect();
+    for filter in ["country", "status", "page", "page_size", "filter_id"] {
+        assert!(names.contains(&filter), "GET /ipam/regions documents `{filter}`: {names:?}");
+    }
+    assert!(queries > 50, "only {queries} query parameters are documented");
+}
+
+#[tokio::test]
+async fn the_conversion_body_is_documented_as_one_of_the_two_request_shapes() {
+    let app = spawn_app().await;
+    let doc = openapi(&app).await;
+
+    let body = &doc["paths"]["/ipam/reservations/{reservation_id}/convert"]["post"]["requestBody"];
+    let schema = &body["content"]["application/json"]["schema"];
+    let target = schema["$ref"].as_str().expect("a named schema").rsplit('/').next().unwrap();
+    let shapes: Vec<&str> = doc["components"]["schemas"][target]["oneOf"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{target} is oneOf: {}", doc["components"]["schemas"][target]))
+        .iter()
+        .filter_map(|s| s["$ref"].as_str()?.rsplit('/').next())
+        .collect();
+    assert_eq!(shapes, ["ConvertRegionRequest", "ConvertHostRequest"]);
+    let host = &doc["components"]["schemas"]["ConvertHostRequest"];
+    assert!(host["properties"]["hostname"].is_object(), "{host}");
+}
+
 /// A concrete path for a documented template.
 fn concrete(template: &str) -> String {
     template

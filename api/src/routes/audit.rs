@@ -25,6 +25,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// Filters of the audit list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuditParams {
     /// `create`, `update`, `retire`, `release`, `comment` or `quota_update`.
@@ -82,6 +83,7 @@ async fn get_audit_event(
 
 /// Pagination of a history.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct HistoryParams {
     /// Page number, from 1.

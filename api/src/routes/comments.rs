@@ -66,6 +66,7 @@ impl From<Comment> for CommentResponse {
 
 /// Pagination of comment lists.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CommentListParams {
     /// Page number, from 1.

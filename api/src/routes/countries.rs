@@ -71,6 +71,7 @@ impl CountryResponse {
 
 /// `?continent=`, pagination.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CountryListParams {
     /// Only this continent (case-insensitive).

@@ -109,6 +109,7 @@ impl From<Fetched<Forecast>> for ForecastResponse {
 
 /// `?days_ahead=` and `?fresh=`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ForecastParams {
     /// Days ahead of `projected_utilization`, 1..365 (default 30).

@@ -137,6 +137,7 @@ impl From<NotificationRule> for RuleResponse {
 
 /// Pagination.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RulePageParams {
     /// Page number, from 1.

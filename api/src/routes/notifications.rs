@@ -128,6 +128,7 @@ pub(crate) struct ReadAllResponse {
 
 /// Filters and pagination of the inbox.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NotificationParams {
     /// `true` (only read) or `false` (only unread).

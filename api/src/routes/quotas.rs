@@ -100,6 +100,7 @@ async fn my_quota(State(s): State<AppState>, Auth(actor, ..): Auth<Read>) -> Api
 
 /// Pagination of the quota list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct QuotaListParams {
     /// Page number, from 1.

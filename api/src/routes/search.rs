@@ -25,6 +25,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// Search conditions (all must hold). Text is matched literally and ignoring case.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct SearchParams {
     /// Apply the criteria of this saved filter (explicit parameters win).
     pub(crate) filter_id: Option<String>,

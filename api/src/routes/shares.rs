@@ -143,6 +143,7 @@ async fn create_share(
 
 /// Pagination of the share list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ShareListParams {
     /// Page number, from 1.

@@ -108,6 +108,7 @@ impl From<Fetched<Dashboard>> for DashboardResponse {
 
 /// `?fresh=true` bypasses the cache.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FreshParams {
     /// `true` computes the result anew instead of serving it from the cache (default `false`).

@@ -25,6 +25,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// What the trend covers.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TrendsParams {
     /// `day` (default), `week` (ISO weeks, Monday first) or `month` (calendar months).

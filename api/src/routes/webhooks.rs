@@ -219,6 +219,7 @@ pub(crate) struct QueuedDelivery {
 
 /// Pagination.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PageParams {
     /// Page number, from 1.

@@ -241,6 +241,7 @@ impl UpdateHostRequest {
 
 /// Why a host is released (query string or JSON body).
 #[derive(Debug, Default, Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReleaseParams {
     /// Why (kept in the audit trail), 5–500 characters. Required.
@@ -307,6 +308,7 @@ impl BulkReleaseRequest {
 
 /// Filters and pagination of the host list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct HostListParams {
     /// Apply the criteria of this saved filter (explicit parameters win).
     pub(crate) filter_id: Option<String>,
@@ -362,6 +364,7 @@ impl HostListParams {
 
 /// `?region_id=` of the preview.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PreviewParams {
     /// Region id.

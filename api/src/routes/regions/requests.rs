@@ -101,6 +101,7 @@ impl UpdateRegionRequest {
 
 /// Why and how to retire a region (query string or JSON body).
 #[derive(Debug, Default, Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RetireParams {
     /// Why (kept in the audit trail), 5–500 characters. Required.
@@ -142,6 +143,7 @@ impl RetireParams {
 
 /// Filters and pagination of the region list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct RegionListParams {
     /// Apply the criteria of this saved filter (explicit parameters win).
     pub(crate) filter_id: Option<String>,
@@ -195,6 +197,7 @@ impl RegionListParams {
 
 /// `?country=` of the preview.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PreviewParams {
     /// Country code or name.

@@ -16,7 +16,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use self::requests::{ConvertHostRequest, ConvertRegionRequest, CreateReservationRequest, ReservationListParams};
+use self::requests::{
+    ConvertHostRequest, ConvertRegionRequest, ConvertRequest, CreateReservationRequest, ReservationListParams,
+};
 use crate::auth::{Allocate, Auth, Read, Release};
 use crate::dto::{HostResponse, PageResponse, RegionResponse, created};
 use crate::error::{ApiResult, ErrorBody};
@@ -173,7 +175,7 @@ pub(crate) struct ConversionResponse {
 /// region to exist and be Active.
 #[utoipa::path(post, path = "/ipam/reservations/{reservation_id}/convert", tag = "reservations",
     params(("reservation_id" = String, Path, description = "Reservation id")),
-    request_body(content = Object, description = "ConvertRegionRequest or ConvertHostRequest, by the reservation's type"),
+    request_body(content = ConvertRequest, description = "ConvertRegionRequest or ConvertHostRequest, by the reservation's type"),
     responses(
         (status = 201, body = ConversionResponse),
         (status = 404, body = ErrorBody),

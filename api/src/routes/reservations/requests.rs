@@ -82,6 +82,7 @@ impl CreateReservationRequest {
 
 /// Filters and pagination of the reservation list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReservationListParams {
     /// `active`, `expired` or `converted` (evaluated now: an overdue reservation is expired).
@@ -105,6 +106,18 @@ impl ReservationListParams {
         p.finish()?;
         Ok((filter, page))
     }
+}
+
+/// The body of a conversion, by the reservation's type (documentation only: the handler reads
+/// the reservation first and then parses the body as the one its type needs).
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(crate) enum ConvertRequest {
+    /// For a region reservation.
+    Region(ConvertRegionRequest),
+    /// For a host reservation.
+    Host(ConvertHostRequest),
 }
 
 /// Convert a region reservation.
