@@ -1,5 +1,6 @@
 //! Command-line interface: parsing and dispatch to one module per subcommand.
 
+mod bench;
 mod migrate;
 mod repair;
 mod serve;
@@ -41,6 +42,8 @@ enum Command {
     /// Rebuild occupancy bitmaps and quota counters from the regions and hosts (run it with
     /// allocations paused, e.g. after a MongoDB process died mid-allocation).
     Repair,
+    /// Seed a benchmark store (SQLite) and measure a server over it; see `ipam bench --help`.
+    Bench(bench::Args),
 }
 
 /// Runs the chosen subcommand.
@@ -66,6 +69,10 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Repair => {
             telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
             repair::run(&settings).await
+        }
+        Command::Bench(args) => {
+            telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
+            bench::run(settings, args).await
         }
         Command::VerifyIndexes => {
             telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
