@@ -5,5 +5,6 @@
 pub(crate) mod client;
 pub(crate) mod plan;
 pub(crate) mod report;
+pub(crate) mod rows;
 pub(crate) mod seed;
 pub(crate) mod stats;

@@ -97,6 +97,9 @@ pub(crate) async fn run(settings: Settings, opts: &StatsOptions) -> anyhow::Resu
         http_rows.push(Row { case: c.label.to_owned(), summary, goal, note });
     }
     let mut out = String::new();
+    if cfg!(debug_assertions) {
+        out.push_str("Note: this is a debug build; measure with a release build (cargo build --release).\n");
+    }
     out.push_str(&size_line(&settings, opts, held("total_regions"), held("total_hosts")).await);
     out.push_str(&format!(
         "Requests per case: {} measured after {} warm-up; country {country}, region {region}\n\n",
@@ -111,7 +114,7 @@ pub(crate) async fn run(settings: Settings, opts: &StatsOptions) -> anyhow::Resu
         for c in &cases {
             let summary = measure_service(&s.ipam, &actor, c, opts).await?;
             let goal = c.goal.and_then(|(g, http)| (!http).then_some(g));
-            rows.push(Row { case: c.label.to_owned(), summary, goal, note: "" });
+            rows.push(Row { case: c.label.to_owned(), summary, goal, note: "(goal judged on HTTP above)" });
         }
         out.push('\n');
         out.push_str(&table("Server time (the service call in this process: no HTTP, no JSON), ms", &rows));
