@@ -127,7 +127,8 @@ fn bench_seeds_a_consistent_store_and_measures_every_statistics_case() {
     assert_eq!(dashboard["total_countries"], 17, "blocks round-robin over every allocatable country");
     assert_eq!(dashboard["capacity_warnings"], 9, "10,000 / 254 / 4 = 9 full regions");
 
-    let (remote, text) = run(ipam(dir.path(), &url).args(["bench", "stats", "--url", &base, "--requests", "5"]));
+    let (remote, text) =
+        run(ipam(dir.path(), &url).args(["bench", "stats", "--url", &base, "--requests", "5", "--warmup", "1"]));
     assert!(remote.status.success(), "{text}");
     let rows = section(&text, "HTTP round trip");
     assert!(CASES.iter().all(|case| rows.iter().any(|l| l.trim_start().starts_with(case))), "{text}");

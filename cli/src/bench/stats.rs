@@ -199,7 +199,7 @@ async fn measure_service(ipam: &Ipam, actor: &Actor, c: &Case, opts: &StatsOptio
             Call::Forecast(t) => ipam.forecast(actor, t, DEFAULT_DAYS_AHEAD, c.fresh).await?.cached,
         };
         let took = started.elapsed();
-        anyhow::ensure!(cached == !c.fresh || (i == 0 && !c.fresh), "{}: cached={cached}", c.label);
+        anyhow::ensure!(cached != c.fresh || (i == 0 && !c.fresh), "{}: cached={cached}", c.label);
         if i >= opts.warmup {
             samples.push(took);
         }

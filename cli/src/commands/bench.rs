@@ -57,8 +57,9 @@ struct StatsArgs {
     /// The seeded store, when the API runs in this process (default: the configured database).
     #[arg(long, value_name = "URL", conflicts_with = "url")]
     database_url: Option<String>,
-    /// A running server to drive instead (e.g. http://127.0.0.1:8000); its tokens are signed
-    /// with the configured secret, as `ipam token` signs them.
+    /// A running server to drive instead (e.g. http://127.0.0.1:8000), started with
+    /// IPAM_RATE_LIMITS=off; its tokens are signed with the configured secret, as `ipam token`
+    /// signs them.
     #[arg(long, value_name = "URL")]
     url: Option<String>,
     /// Measured requests per case.

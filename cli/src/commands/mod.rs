@@ -42,7 +42,7 @@ enum Command {
     /// Rebuild occupancy bitmaps and quota counters from the regions and hosts (run it with
     /// allocations paused, e.g. after a MongoDB process died mid-allocation).
     Repair,
-    /// Seed a benchmark store (SQLite) and measure a server over it; see `ipam bench --help`.
+    /// Benchmarks: seed a SQLite store (`bench seed`), then measure a server over it (`bench stats`).
     Bench(bench::Args),
 }
 
