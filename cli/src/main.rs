@@ -1,5 +1,6 @@
 //! `ipam`: one binary for every role. See `ipam --help`.
 
+mod bench;
 mod commands;
 mod telemetry;
 

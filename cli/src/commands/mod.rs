@@ -1,5 +1,6 @@
 //! Command-line interface: parsing and dispatch to one module per subcommand.
 
+mod bench;
 mod migrate;
 mod repair;
 mod serve;
@@ -42,6 +43,8 @@ enum Command {
     /// retired/released counters from the audit history (run it with allocations paused, e.g.
     /// after a MongoDB process died mid-allocation).
     Repair(repair::RepairArgs),
+    /// Benchmarks: seed a SQLite store (`bench seed`), then measure a server over it (`bench stats`).
+    Bench(bench::Args),
 }
 
 /// Runs the chosen subcommand.
@@ -67,6 +70,10 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Repair(args) => {
             telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
             repair::run(&settings, args).await
+        }
+        Command::Bench(args) => {
+            telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
+            bench::run(settings, args).await
         }
         Command::VerifyIndexes => {
             telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
