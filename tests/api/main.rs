@@ -18,5 +18,6 @@ mod reservations;
 mod search;
 mod shares;
 mod statistics;
+mod statistics_core;
 mod trends;
 mod webhooks;
