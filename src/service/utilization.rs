@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use super::{Fetched, Ipam};
 use crate::auth::Actor;
-use crate::domain::CountryCode;
 use crate::domain::address::shorten;
 use crate::domain::statistics::utilization::{ContinentStats, TopUtilized, continent_key};
+use crate::domain::{Country, CountryCode};
 use crate::error::{IpamError, Result};
 
 impl Ipam {
@@ -60,11 +60,7 @@ impl Ipam {
     }
 
     /// The caller's regions per country of `countries`, in one grouped read over their X span.
-    async fn held_regions(
-        &self,
-        actor: &Actor,
-        countries: &[&crate::domain::Country],
-    ) -> Result<BTreeMap<CountryCode, u32>> {
+    async fn held_regions(&self, actor: &Actor, countries: &[&Country]) -> Result<BTreeMap<CountryCode, u32>> {
         let lo = countries.iter().map(|c| c.x_start).min().unwrap_or(0);
         let hi = countries.iter().map(|c| c.x_end).max().unwrap_or(0);
         let mut held = BTreeMap::new();

@@ -20,4 +20,5 @@ mod shares;
 mod statistics;
 mod statistics_core;
 mod trends;
+mod velocity;
 mod webhooks;

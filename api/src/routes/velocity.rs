@@ -108,7 +108,7 @@ async fn allocation_velocity(
     AppQuery(q): AppQuery<VelocityParams>,
 ) -> ApiResult<Json<VelocityResponse>> {
     let mut p = QueryParser::new();
-    let range = p.opt("time_range", q.time_range.as_ref(), |s| VelocityRange::parse(s));
+    let range = p.opt("time_range", q.time_range.as_ref(), VelocityRange::parse);
     p.finish()?;
     Ok(Json(s.ipam.allocation_velocity(&actor, range.unwrap_or_default()).await?.into()))
 }
