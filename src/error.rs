@@ -16,12 +16,14 @@ pub enum IpamError {
     #[error("{0}")]
     Validation(FieldErrors),
     /// The resource does not exist or belongs to someone else (indistinguishable on purpose).
-    #[error("{resource} '{id}' not found")]
+    #[error("{resource} '{id}' not found{}", hint_suffix(.hint))]
     NotFound {
         /// Kind of resource, e.g. `region`.
         resource: &'static str,
         /// The identifier the caller gave.
         id: String,
+        /// What the caller could ask for instead (e.g. the known continents), if anything.
+        hint: Option<String>,
     },
     /// The request conflicts with the current state.
     #[error("{message}")]
@@ -48,6 +50,11 @@ pub enum IpamError {
     /// A failure that is not the caller's fault. Never shown to clients.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// `"; <hint>"`, or nothing without a hint.
+fn hint_suffix(hint: &Option<String>) -> String {
+    hint.as_deref().map(|h| format!("; {h}")).unwrap_or_default()
 }
 
 /// Kinds of state conflict; each maps to its own error code.
@@ -83,7 +90,12 @@ impl IpamError {
 
     /// A not-found error.
     pub fn not_found(resource: &'static str, id: impl Into<String>) -> Self {
-        Self::NotFound { resource, id: id.into() }
+        Self::NotFound { resource, id: id.into(), hint: None }
+    }
+
+    /// A not-found error whose message adds `hint` (what exists instead).
+    pub fn not_found_with_hint(resource: &'static str, id: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self::NotFound { resource, id: id.into(), hint: Some(hint.into()) }
     }
 
     /// A conflict with details.

@@ -88,12 +88,9 @@ impl ApiError {
                 let details: Map<String, Value> = errors.iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
                 (StatusCode::UNPROCESSABLE_ENTITY, "validation_error", format!("invalid request: {errors}"), details)
             }
-            Self::Domain(IpamError::NotFound { resource, id }) => (
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("{resource} '{id}' not found"),
-                obj(json!({ "resource": resource, "id": id })),
-            ),
+            Self::Domain(e @ IpamError::NotFound { resource, id, .. }) => {
+                (StatusCode::NOT_FOUND, "not_found", e.to_string(), obj(json!({ "resource": resource, "id": id })))
+            }
             Self::Domain(IpamError::Conflict { kind, message, details }) => {
                 (StatusCode::CONFLICT, kind.code(), message.clone(), details.clone())
             }

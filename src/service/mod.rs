@@ -17,6 +17,8 @@ mod search;
 mod shares;
 mod statistics;
 mod trends;
+mod utilization;
+mod velocity;
 mod webhooks;
 
 use std::sync::Arc;

@@ -19,5 +19,7 @@ mod search;
 mod search_cache;
 mod shares;
 mod statistics;
+mod statistics_core;
 mod trends;
+mod velocity;
 mod webhooks;

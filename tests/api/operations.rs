@@ -34,6 +34,9 @@ const IPAM_ROUTES: &[(&str, &[&str])] = &[
     ("/ipam/statistics/dashboard", &["get"]),
     ("/ipam/statistics/trends", &["get"]),
     ("/ipam/statistics/forecast/{resource_type}/{resource_id}", &["get"]),
+    ("/ipam/statistics/continent/{continent}", &["get"]),
+    ("/ipam/statistics/top-utilized", &["get"]),
+    ("/ipam/statistics/allocation-velocity", &["get"]),
 ];
 
 async fn openapi(app: &TestApp) -> Value {

@@ -191,6 +191,8 @@ macro_rules! conformance {
             every_audited_change_moves_its_users_data_version_and_no_one_elses,
             dashboard_counts_are_exact_per_country_and_per_counter,
             daily_activity_counts_allocations_and_releases_per_utc_day_within_a_scope,
+            hourly_activity_counts_allocations_and_releases_per_utc_hour_within_a_scope,
+            the_most_utilized_regions_rank_by_host_count_then_address_up_to_a_limit,
             // repair
             a_store_written_by_its_units_of_work_needs_no_repair_and_a_check_writes_nothing,
         ]);

@@ -18,6 +18,8 @@ mod search;
 mod shares;
 mod statistics;
 mod trends;
+mod utilization;
+mod velocity;
 mod webhooks;
 
 pub(crate) use health::report as health_report;
@@ -57,6 +59,8 @@ pub(crate) fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(forecast::router())
         .merge(trends::router())
         .merge(schedules::router())
+        .merge(utilization::router())
+        .merge(velocity::router())
         .route_layer(guarded(Policy::Standard));
     let public = shares::public_router().route_layer(from_fn_with_state(state.clone(), shares::public_limit));
     OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -1,5 +1,6 @@
-//! Allocation history: what the audit trail says was allocated and released, per UTC day. The
-//! forecast fits a line through it and the trends bucket it; the stores only count.
+//! Allocation history: what the audit trail says was allocated and released, per UTC day (or
+//! hour, for the allocation velocity of the last day). The forecast fits a line through it, the
+//! trends and the velocity bucket it; the stores only count.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -28,5 +29,16 @@ pub struct DailyActivity {
     /// Creations (allocations) that day.
     pub allocations: u64,
     /// Releases and retirements that day.
+    pub releases: u64,
+}
+
+/// One UTC hour of a history (hours without activity are not listed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HourlyActivity {
+    /// The hour's first instant (`HH:00:00Z`).
+    pub hour: DateTime<Utc>,
+    /// Creations (allocations) that hour.
+    pub allocations: u64,
+    /// Releases and retirements that hour.
     pub releases: u64,
 }

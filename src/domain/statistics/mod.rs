@@ -1,6 +1,7 @@
 //! Statistics over a user's namespace: the dashboard's figures, computed from counts the
 //! stores maintain or read by index (never by reading every host), and the per-user counters
-//! every audited unit of work keeps (`counters.rs`).
+//! every audited unit of work keeps (`counters.rs`). Forecasts, trends, continent figures and
+//! utilisation rankings (`utilization`) and the allocation velocity each have a module.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,8 +10,10 @@ mod activity;
 mod counters;
 pub mod forecast;
 pub mod trends;
+pub mod utilization;
+pub mod velocity;
 
-pub use activity::{ActivityQuery, DailyActivity};
+pub use activity::{ActivityQuery, DailyActivity, HourlyActivity};
 pub use counters::StatsDelta;
 
 use super::country::{CountryCatalog, CountryCode, HOSTS_PER_REGION};

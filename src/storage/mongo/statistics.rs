@@ -1,21 +1,24 @@
 //! Statistics on MongoDB: the per-user counters (`ipam_user_stats`, one document per user,
 //! `_id` = the user id, kept by `record_in` with the audit records of each change), the data
-//! version, and the dashboard's counts, each one indexed count or one `$group` over the user's
-//! regions (hosts are never read).
+//! version, the dashboard's counts, each one indexed count or one `$group` over the user's
+//! regions, the allocation history per day or hour, and the regions' utilisation ranking
+//! (hosts are never read).
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::TryStreamExt;
 use mongodb::Collection;
 use mongodb::bson::{Bson, Document, doc};
+use mongodb::options::FindOptions;
 
-use super::documents::{corrupt, date};
+use super::documents::{RegionDoc, corrupt, date};
 use super::tx::{Tx, run};
 use super::{MongoStore, errors};
 use crate::domain::statistics::{
-    ActivityQuery, CountryUsage, DailyActivity, DashboardCounts, RECENT_ACTIVITY, StatsDelta, warning_hosts,
+    ActivityQuery, CountryUsage, DailyActivity, DashboardCounts, HourlyActivity, RECENT_ACTIVITY, StatsDelta,
+    warning_hosts,
 };
-use crate::domain::{CountryCode, UserId};
+use crate::domain::{CountryCode, Region, UserId};
 use crate::error::Result;
 use crate::storage::{NotificationStore, StatisticsStore};
 
@@ -136,11 +139,34 @@ impl StatisticsStore for MongoStore {
     }
 
     async fn daily_activity(&self, user: &UserId, q: &ActivityQuery) -> Result<Vec<DailyActivity>> {
-        let pipeline = [doc! { "$match": activity_filter(user, q) }, activity_by_day()];
+        let pipeline = [doc! { "$match": activity_filter(user, q) }, activity_by(DAY_FORMAT)];
         let grouped = self.aggregate("ipam_audit_history", pipeline).await?;
         let mut days = grouped.iter().map(daily).collect::<Result<Vec<_>>>()?;
         days.sort_by_key(|d| d.day);
         Ok(days)
+    }
+
+    async fn hourly_activity(&self, user: &UserId, q: &ActivityQuery) -> Result<Vec<HourlyActivity>> {
+        let pipeline = [doc! { "$match": activity_filter(user, q) }, activity_by(HOUR_FORMAT)];
+        let grouped = self.aggregate("ipam_audit_history", pipeline).await?;
+        let mut hours = grouped.iter().map(hourly).collect::<Result<Vec<_>>>()?;
+        hours.sort_by_key(|h| h.hour);
+        Ok(hours)
+    }
+
+    async fn most_utilized_regions(&self, user: &UserId, limit: u32) -> Result<Vec<Region>> {
+        // No index of its own: `user_xy_unique_idx` finds the user's regions and the server
+        // keeps the top `limit` of them in a bounded sort. A user holds at most their region
+        // quota (1,000 by default), so that is a small in-memory pass; an index on
+        // (user_id, allocated_hosts) would serve the limit directly but be rewritten by every
+        // host allocation and release, to speed up a read the result cache already absorbs.
+        let options = FindOptions::builder()
+            .sort(doc! { "allocated_hosts": -1, "x_octet": 1, "y_octet": 1 })
+            .limit(i64::from(limit))
+            .build();
+        let cursor = self.regions().find(doc! { "user_id": user.as_str() }).with_options(options).await;
+        let docs: Vec<RegionDoc> = cursor.map_err(errors::db)?.try_collect().await.map_err(errors::db)?;
+        docs.into_iter().map(Region::try_from).collect()
     }
 }
 
@@ -164,11 +190,16 @@ pub(super) fn activity_filter(user: &UserId, q: &ActivityQuery) -> Document {
     f
 }
 
-/// Groups the records by UTC day, counting creations and releases.
-pub(super) fn activity_by_day() -> Document {
+/// `$dateToString` format of a UTC day.
+const DAY_FORMAT: &str = "%Y-%m-%d";
+/// `$dateToString` format of a UTC hour (`YYYY-MM-DDTHH`).
+const HOUR_FORMAT: &str = "%Y-%m-%dT%H";
+
+/// Groups the records by the UTC period `format` prints, counting creations and releases.
+pub(super) fn activity_by(format: &str) -> Document {
     let one_if = |actions: Vec<&str>| doc! { "$cond": [{ "$in": ["$action_type", actions] }, 1, 0] };
     doc! { "$group": {
-        "_id": { "$dateToString": { "format": "%Y-%m-%d", "date": "$timestamp" } },
+        "_id": { "$dateToString": { "format": format, "date": "$timestamp" } },
         "allocations": { "$sum": one_if(vec!["create"]) },
         "releases": { "$sum": one_if(vec!["release", "retire"]) },
     } }
@@ -178,6 +209,17 @@ fn daily(d: &Document) -> Result<DailyActivity> {
     let day = d.get_str("_id").map_err(|e| corrupt(format!("activity day: {e}")))?;
     Ok(DailyActivity {
         day: NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|e| corrupt(format!("activity day {day}: {e}")))?,
+        allocations: count_in(d, "allocations").unwrap_or(0),
+        releases: count_in(d, "releases").unwrap_or(0),
+    })
+}
+
+fn hourly(d: &Document) -> Result<HourlyActivity> {
+    let hour = d.get_str("_id").map_err(|e| corrupt(format!("activity hour: {e}")))?;
+    let parsed = DateTime::parse_from_rfc3339(&format!("{hour}:00:00Z"))
+        .map_err(|e| corrupt(format!("activity hour {hour}: {e}")))?;
+    Ok(HourlyActivity {
+        hour: parsed.with_timezone(&Utc),
         allocations: count_in(d, "allocations").unwrap_or(0),
         releases: count_in(d, "releases").unwrap_or(0),
     })

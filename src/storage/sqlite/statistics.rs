@@ -1,5 +1,6 @@
-//! Statistics on SQLite: the data version and the dashboard's counts, each one indexed query
-//! (regions are grouped by country with their maintained host counts; hosts are never read).
+//! Statistics on SQLite: the data version, the dashboard's counts and the allocation history,
+//! each one indexed query, and the regions' utilisation ranking (regions are grouped or ranked
+//! by their maintained host counts; hosts are never read).
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -7,11 +8,11 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::SqliteStore;
 use super::errors::db;
-use super::rows::{corrupt, ts};
+use super::rows::{RegionRow, corrupt, parse_ts, region_columns, ts};
 use crate::domain::statistics::{
-    ActivityQuery, CountryUsage, DailyActivity, DashboardCounts, RECENT_ACTIVITY, warning_hosts,
+    ActivityQuery, CountryUsage, DailyActivity, DashboardCounts, HourlyActivity, RECENT_ACTIVITY, warning_hosts,
 };
-use crate::domain::{CountryCode, UserId};
+use crate::domain::{CountryCode, Region, UserId};
 use crate::error::Result;
 use crate::storage::{NotificationStore, StatisticsStore};
 
@@ -104,10 +105,67 @@ impl StatisticsStore for SqliteStore {
     }
 
     async fn daily_activity(&self, user: &UserId, q: &ActivityQuery) -> Result<Vec<DailyActivity>> {
-        // Stored times are RFC 3339 UTC text, so the day is the first 10 characters and text
-        // order is time order.
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "SELECT substr(timestamp, 1, 10) AS day,
+        self.activity(user, q, DAY_PREFIX)
+            .await?
+            .into_iter()
+            .map(|(day, allocations, releases)| {
+                Ok(DailyActivity {
+                    day: NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| corrupt(format!("audit day: {e}")))?,
+                    allocations: count(allocations),
+                    releases: count(releases),
+                })
+            })
+            .collect()
+    }
+
+    async fn hourly_activity(&self, user: &UserId, q: &ActivityQuery) -> Result<Vec<HourlyActivity>> {
+        self.activity(user, q, HOUR_PREFIX)
+            .await?
+            .into_iter()
+            .map(|(hour, allocations, releases)| {
+                Ok(HourlyActivity {
+                    hour: parse_ts(&format!("{hour}:00:00Z"))?,
+                    allocations: count(allocations),
+                    releases: count(releases),
+                })
+            })
+            .collect()
+    }
+
+    async fn most_utilized_regions(&self, user: &UserId, limit: u32) -> Result<Vec<Region>> {
+        // No index of its own: `user_xy_unique_idx` finds the user's regions, and SQLite keeps
+        // the top `limit` of them with a bounded sorter. A user holds at most their region quota
+        // (1,000 by default), so that is a small in-memory pass; an index on
+        // (user_id, allocated_hosts) would serve the LIMIT directly but be rewritten by every
+        // host allocation and release, to speed up a read the result cache already absorbs.
+        let rows: Vec<RegionRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            region_columns!(),
+            " FROM ipam_regions WHERE user_id = ?1 ORDER BY allocated_hosts DESC, x_octet, y_octet LIMIT ?2"
+        ))
+        .bind(user.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter().map(Region::try_from).collect()
+    }
+}
+
+/// Stored times are RFC 3339 UTC text (`YYYY-MM-DDTHH:MM:SS.ffffffZ`), so a prefix of it is the
+/// UTC day or hour, and text order is time order.
+const DAY_PREFIX: u32 = 10;
+/// `YYYY-MM-DDTHH`.
+const HOUR_PREFIX: u32 = 13;
+
+impl SqliteStore {
+    /// Allocations and releases matching `q`, grouped by the first `prefix` characters of their
+    /// timestamp, oldest first: `(prefix, allocations, releases)`.
+    async fn activity(&self, user: &UserId, q: &ActivityQuery, prefix: u32) -> Result<Vec<(String, i64, i64)>> {
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT substr(timestamp, 1, ");
+        qb.push_bind(i64::from(prefix));
+        qb.push(
+            ") AS period,
                     SUM(CASE WHEN action_type = 'create' THEN 1 ELSE 0 END),
                     SUM(CASE WHEN action_type IN ('release', 'retire') THEN 1 ELSE 0 END)
              FROM ipam_audit_history WHERE user_id = ",
@@ -126,16 +184,7 @@ impl StatisticsStore for SqliteStore {
         }
         qb.push(" AND timestamp >= ").push_bind(ts(q.from));
         qb.push(" AND timestamp < ").push_bind(ts(q.to));
-        qb.push(" GROUP BY day ORDER BY day");
-        let rows: Vec<(String, i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await.map_err(db)?;
-        rows.into_iter()
-            .map(|(day, allocations, releases)| {
-                Ok(DailyActivity {
-                    day: NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| corrupt(format!("audit day: {e}")))?,
-                    allocations: count(allocations),
-                    releases: count(releases),
-                })
-            })
-            .collect()
+        qb.push(" GROUP BY period ORDER BY period");
+        qb.build_query_as().fetch_all(&self.pool).await.map_err(db)
     }
 }

@@ -1,13 +1,17 @@
 //! Statistics: the per-user data version moves with every audited change (and only the
 //! changer's), and the dashboard's counts are exact — regions and hosts per country, the
 //! maintained retired/released counters, the week's allocations, warnings, active reservations
-//! and shares, unread notifications.
+//! and shares, unread notifications; the allocation history per day and per hour; the regions'
+//! utilisation ranking.
 
 use std::sync::Arc;
 
-use chrono::Duration;
-use ipam_core::domain::statistics::{ActivityQuery, CountryUsage, DailyActivity};
-use ipam_core::domain::{AuditResource, CountryCode, NewReservation, Reservation, ReservationKind, ReservationReason};
+use chrono::{DateTime, Duration, DurationRound, TimeDelta, Utc};
+use ipam_core::domain::address::region_cidr;
+use ipam_core::domain::statistics::{ActivityQuery, CountryUsage, DailyActivity, HourlyActivity};
+use ipam_core::domain::{
+    AuditResource, CountryCode, HostId, NewReservation, Region, Reservation, ReservationKind, ReservationReason,
+};
 use ipam_core::storage::Store;
 
 use super::{at, batch, country, region, release, retire, user};
@@ -110,4 +114,80 @@ pub async fn daily_activity_counts_allocations_and_releases_per_utc_day_within_a
     let window = q(None, None, None, 2, 3);
     assert_eq!(s.daily_activity(&alice.user_id, &window).await.unwrap(), [d(2, 5, 0)], "from inclusive, to exclusive");
     assert!(s.daily_activity(&user("carol").user_id, &everything).await.unwrap().is_empty());
+}
+
+pub async fn hourly_activity_counts_allocations_and_releases_per_utc_hour_within_a_scope(store: Arc<dyn Store>) {
+    let s = &*store;
+    let (alice, bob) = (user("alice"), user("bob"));
+    let usa = country(s, "USA").await;
+    // t0 is 09:26:53.589Z: each instant below lies 26 minutes into its hour.
+    let hour = |n: i64| at(n * 3_600);
+    let east = region(s, &alice, &usa, "east", hour(0)).await;
+    let hosts = batch(s, &alice, &east.id, "a", 3, hour(0)).await;
+    batch(s, &alice, &east.id, "b", 2, hour(2)).await;
+    release(s, &alice, &[hosts[0].id.clone()], hour(2)).await;
+    region(s, &bob, &usa, "bobs", hour(0)).await;
+
+    let first = at(0).duration_trunc(TimeDelta::hours(1)).expect("a whole hour");
+    let h = |n: i64, allocations: u64, releases: u64| HourlyActivity {
+        hour: first + TimeDelta::hours(n),
+        allocations,
+        releases,
+    };
+    let q = |resource, from: DateTime<Utc>, to: DateTime<Utc>| ActivityQuery { resource, x: None, y: None, from, to };
+    let everything = q(None, hour(-1), hour(5));
+    assert_eq!(
+        s.hourly_activity(&alice.user_id, &everything).await.unwrap(),
+        [h(0, 4, 0), h(2, 2, 1)],
+        "the region and its hosts in the first hour; bob's region is not alice's"
+    );
+    let hosts_only = q(Some(AuditResource::Host), hour(-1), hour(5));
+    assert_eq!(s.hourly_activity(&alice.user_id, &hosts_only).await.unwrap(), [h(0, 3, 0), h(2, 2, 1)]);
+    let window = q(None, hour(2), hour(3));
+    assert_eq!(s.hourly_activity(&alice.user_id, &window).await.unwrap(), [h(2, 2, 1)], "from inclusive");
+    let before = q(None, hour(1), hour(2));
+    assert!(s.hourly_activity(&alice.user_id, &before).await.unwrap().is_empty(), "to exclusive");
+    assert!(s.hourly_activity(&user("carol").user_id, &everything).await.unwrap().is_empty());
+}
+
+pub async fn the_most_utilized_regions_rank_by_host_count_then_address_up_to_a_limit(store: Arc<dyn Store>) {
+    let s = &*store;
+    let (alice, bob) = (user("alice"), user("bob"));
+    let (usa, ind, can) = (country(s, "USA").await, country(s, "IND").await, country(s, "CAN").await);
+    let east = region(s, &alice, &usa, "east", at(1)).await;
+    let west = region(s, &alice, &usa, "west", at(2)).await;
+    let mumbai = region(s, &alice, &ind, "mumbai", at(3)).await;
+    region(s, &alice, &can, "toronto", at(4)).await;
+    batch(s, &alice, &east.id, "a", 5, at(5)).await;
+    batch(s, &alice, &west.id, "b", 5, at(6)).await;
+    let in_mumbai = batch(s, &alice, &mumbai.id, "c", 7, at(7)).await;
+    let theirs = region(s, &bob, &usa, "bobs", at(8)).await;
+    batch(s, &bob, &theirs.id, "d", 20, at(9)).await;
+
+    let ranked = |regions: Vec<Region>| -> Vec<(String, String, u32)> {
+        regions.into_iter().map(|r| (r.name.as_str().to_owned(), region_cidr(r.x, r.y), r.allocated_hosts)).collect()
+    };
+    let r = |name: &str, cidr: &str, hosts: u32| (name.to_owned(), cidr.to_owned(), hosts);
+    assert_eq!(
+        ranked(s.most_utilized_regions(&alice.user_id, 10).await.unwrap()),
+        [
+            r("mumbai", "10.0.0.0/24", 7),
+            r("east", "10.153.0.0/24", 5),
+            r("west", "10.153.1.0/24", 5),
+            r("toronto", "10.138.0.0/24", 0)
+        ],
+        "most hosts first, ties in address order; bob's region is not alice's"
+    );
+    assert_eq!(
+        ranked(s.most_utilized_regions(&alice.user_id, 2).await.unwrap()),
+        [r("mumbai", "10.0.0.0/24", 7), r("east", "10.153.0.0/24", 5)]
+    );
+    let gone: Vec<HostId> = in_mumbai[..3].iter().map(|h| h.id.clone()).collect();
+    release(s, &alice, &gone, at(10)).await;
+    assert_eq!(
+        ranked(s.most_utilized_regions(&alice.user_id, 3).await.unwrap()),
+        [r("east", "10.153.0.0/24", 5), r("west", "10.153.1.0/24", 5), r("mumbai", "10.0.0.0/24", 4)],
+        "the maintained count moves with releases"
+    );
+    assert!(s.most_utilized_regions(&user("carol").user_id, 10).await.unwrap().is_empty());
 }
