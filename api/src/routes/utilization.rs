@@ -37,6 +37,7 @@ fn fresh(p: &mut QueryParser, raw: Option<&String>) -> bool {
 
 /// `?fresh=`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ContinentParams {
     /// `true` computes the figures anew instead of serving them from the cache (default `false`).
@@ -135,6 +136,7 @@ async fn continent(
 
 /// `?limit=` and `?fresh=`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TopParams {
     /// How many regions and how many countries, 1..100 (default 10).

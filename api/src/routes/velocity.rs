@@ -23,6 +23,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// `?time_range=`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct VelocityParams {
     /// `1d` (24 hourly buckets), `7d`, `30d` (default) or `90d` (daily buckets); the original
