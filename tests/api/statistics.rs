@@ -163,3 +163,26 @@ async fn the_dashboard_has_its_own_rate_class() {
     refused.assert_error(429, "rate_limit_exceeded");
     u.get("/ipam/reservations").await.assert_status(200);
 }
+
+#[tokio::test]
+async fn the_seeds_smoke_test_3_the_dashboard_widget_and_the_js_forecast_call_get_what_they_read() {
+    let app = spawn_app().await;
+    let u = app.user("newcomer");
+
+    // Smoke test 3 and `getDashboardStats()`: a new user, 200, and the widget's four numbers.
+    let d = dashboard(&u, "").await;
+    for field in ["total_countries", "total_regions", "total_hosts", "overall_utilization"] {
+        assert!(d[field].is_number(), "the DashboardStats widget reads `{field}` as a number: {d}");
+    }
+    assert_eq!((&d["total_regions"], &d["overall_utilization"]), (&json!(0), &json!(0.0)), "{d}");
+
+    // `getCapacityForecast(resourceType, resourceId)`: no query string, a country by code and a
+    // region by id (the seed's performance check asks for country/USA).
+    let region = text(&u.create_region("USA", "east").await, "region_id");
+    for path in ["country/USA".to_owned(), format!("region/{region}")] {
+        let f = u.get(&format!("/ipam/statistics/forecast/{path}")).await.assert_status(200).clone();
+        for field in ["current_utilization", "daily_allocation_rate", "confidence_level", "recommendation"] {
+            assert!(!f[field].is_null(), "{path}: `{field}` missing in {f}");
+        }
+    }
+}
