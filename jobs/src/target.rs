@@ -11,6 +11,12 @@ use ipam_core::domain::webhook::is_non_public;
 use ipam_core::service::TargetPolicy;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
+/// Why a non-public target is refused, and what an operator can do about it. It names neither
+/// the host nor what it resolved to: echoing them would let callers map internal DNS.
+const PRIVATE_TARGET: &str = "webhooks must target a public address, and this one is (or resolves to) a loopback, \
+                              private or link-local address; for receivers on a private network the operator can \
+                              set IPAM_WEBHOOK_ALLOW_PRIVATE_TARGETS=true";
+
 /// Resolves `url`'s host and checks every answer; the message says what to fix.
 pub async fn check(url: &WebhookUrl, allow_private: bool) -> Result<(), String> {
     let (host, port) = url.host_port();
@@ -27,9 +33,7 @@ pub async fn check(url: &WebhookUrl, allow_private: bool) -> Result<(), String> 
     if !allow_private && let Some(bad) = addrs.iter().find(|a| is_non_public(a.ip())) {
         // The address stays in the server log: echoing it would let callers map internal DNS.
         tracing::info!(%host, address = %bad.ip(), "webhook target refused: not a public address");
-        return Err(format!(
-            "'{host}' does not resolve only to public addresses; webhooks must target a public address"
-        ));
+        return Err(PRIVATE_TARGET.to_owned());
     }
     Ok(())
 }
@@ -78,7 +82,7 @@ impl Resolve for PublicOnlyResolver {
 pub fn literal_allowed(url: &WebhookUrl, allow_private: bool) -> Result<(), String> {
     let (host, _) = url.host_port();
     match host.parse::<IpAddr>() {
-        Ok(ip) if !allow_private && is_non_public(ip) => Err(format!("{ip} is not a public address")),
+        Ok(ip) if !allow_private && is_non_public(ip) => Err(PRIVATE_TARGET.to_owned()),
         _ => Ok(()),
     }
 }

@@ -13,6 +13,7 @@ mod notifications;
 mod operations;
 mod preferences;
 mod quotas;
+mod readme_bodies;
 mod regions;
 mod reservations;
 mod search;

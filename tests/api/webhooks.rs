@@ -157,6 +157,8 @@ async fn private_targets_are_refused_unless_allowed() {
         r.assert_error(422, "validation_error");
         let detail = r.json["details"]["webhook_url"].as_str().unwrap_or_else(|| panic!("{url}: {}", r.text));
         assert!(detail.contains("public address"), "{url}: {detail}");
+        assert!(detail.contains("IPAM_WEBHOOK_ALLOW_PRIVATE_TARGETS"), "the fix is named: {detail}");
+        assert!(!detail.contains("127.0.0.1") && !detail.contains("localhost"), "nothing is echoed: {detail}");
     }
 }
 
