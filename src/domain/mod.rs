@@ -40,6 +40,7 @@ pub use ids::{
     AuditId, CommentId, DeliveryId, EventId, FilterId, HostId, NotificationId, RegionId, ReservationId, RuleId,
     ShareId, UserId, Username, WebhookId,
 };
+pub use ids::ForecastRequestId;
 pub use notification::{
     Notification, NotificationCreated, NotificationResource, NotificationSettings, NotificationType, Routing, Severity,
 };

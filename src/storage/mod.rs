@@ -8,6 +8,7 @@
 
 pub(crate) mod conflicts;
 pub mod filters;
+pub mod forecast_requests;
 pub mod jobs;
 pub mod migrations;
 pub mod mongo;
@@ -29,6 +30,7 @@ pub use jobs::{
 };
 pub use notifications::{NotificationFilter, NotificationStore, RuleStore};
 pub use statistics::StatisticsStore;
+pub use forecast_requests::ForecastRequestStore;
 
 use crate::auth::Actor;
 use crate::configuration::Settings;
@@ -347,6 +349,7 @@ pub trait Store:
     + NotificationStore
     + RuleStore
     + StatisticsStore
+    + ForecastRequestStore
 {
     /// Short backend name for health output, e.g. `sqlite`.
     fn backend(&self) -> &'static str;
