@@ -191,6 +191,11 @@ macro_rules! conformance {
             every_audited_change_moves_its_users_data_version_and_no_one_elses,
             dashboard_counts_are_exact_per_country_and_per_counter,
             daily_activity_counts_allocations_and_releases_per_utc_day_within_a_scope,
+            // forecast requests
+            a_forecast_request_is_recorded_once_per_user_forecast_and_only_moves_forward,
+            concurrent_recordings_of_one_forecast_request_leave_one_record,
+            requests_since_a_cutoff_are_paged_by_id_and_older_ones_are_left_out,
+            forgetting_and_pruning_delete_exactly_the_named_and_the_old_requests,
         ]);
     };
     (@tests $every:tt $backend:ident, $factory:path, [$($(#[$attr:meta])* $name:ident),* $(,)?]) => {
