@@ -10,6 +10,5 @@ CREATE TABLE ipam_forecast_requests (
     days_ahead        INTEGER NOT NULL CHECK (days_ahead BETWEEN 1 AND 365),
     last_requested_at TEXT NOT NULL
 );
-CREATE UNIQUE INDEX forecast_request_key_unique_idx
-    ON ipam_forecast_requests (user_id, resource_type, resource_id, days_ahead);
+CREATE UNIQUE INDEX forecast_request_key_unique_idx ON ipam_forecast_requests (user_id, resource_type, resource_id, days_ahead);
 CREATE INDEX forecast_request_last_requested_idx ON ipam_forecast_requests (last_requested_at);
