@@ -400,7 +400,10 @@ fn rollback_asks_first_then_drops_and_can_be_applied_again() {
             assert!(text.contains("✗ ipam_user_stats: collection missing (run `ipam migrate`)"), "{text}");
             let (indexes, collections) = missing_from(7);
             assert_eq!((indexes, collections), (3 + later_indexes(8), 1 + later_collections(8)));
-            assert!(text.contains(&format!("✗ {indexes} missing index(es), {collections} missing collection(s)")), "{text}");
+            assert!(
+                text.contains(&format!("✗ {indexes} missing index(es), {collections} missing collection(s)")),
+                "{text}"
+            );
             let status = stdout(&run(ipam(dir.path()).args(["migrate", "--status"])));
             assert!(status.contains("[pending]   7 notification_dedup_and_rule_state"), "{status}");
             assert!(status.contains("[pending]   8 user_stats"), "{status}");
@@ -423,7 +426,10 @@ fn rollback_asks_first_then_drops_and_can_be_applied_again() {
             // and the collections of later migrations (8's stats collection, …).
             assert_eq!(missing_from(6), (indexes + 3 + later_indexes(8), 4 + later_collections(8)));
             let (indexes, collections) = missing_from(6);
-            assert!(text.contains(&format!("✗ {indexes} missing index(es), {collections} missing collection(s)")), "{text}");
+            assert!(
+                text.contains(&format!("✗ {indexes} missing index(es), {collections} missing collection(s)")),
+                "{text}"
+            );
             let status = stdout(&run(ipam(dir.path()).args(["migrate", "--status"])));
             assert!(status.contains("[pending]   6 notifications_and_bulk_jobs"), "{status}");
             assert!(status.contains("[pending]   7 notification_dedup_and_rule_state"), "{status}");

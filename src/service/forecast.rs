@@ -58,7 +58,12 @@ impl Ipam {
     /// The forecast of `user`'s `subject` computed anew as of now and cached under today's key
     /// (what a client asking for it today reads), without recording a request. `NotFound` when
     /// the country is unknown or the region is not (or no longer) the user's.
-    pub async fn recompute_forecast(&self, user: &UserId, subject: &ForecastSubject, days_ahead: u32) -> Result<Forecast> {
+    pub async fn recompute_forecast(
+        &self,
+        user: &UserId,
+        subject: &ForecastSubject,
+        days_ahead: u32,
+    ) -> Result<Forecast> {
         Ok(self.forecast_of(user, subject, days_ahead, true).await?.value)
     }
 
@@ -78,7 +83,8 @@ impl Ipam {
                 (Resolved::Country(c), ForecastResource::Country, c.code.to_string())
             }
             ForecastSubject::Region(id) => {
-                let r = self.store.region(user, id).await?.ok_or_else(|| IpamError::not_found("region", id.as_str()))?;
+                let r =
+                    self.store.region(user, id).await?.ok_or_else(|| IpamError::not_found("region", id.as_str()))?;
                 let resolved =
                     Resolved::Region { x: r.x, y: r.y, created_at: r.created_at, allocated_hosts: r.allocated_hosts };
                 (resolved, ForecastResource::Region, r.id.as_str().to_owned())

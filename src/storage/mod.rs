@@ -25,12 +25,12 @@ use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 
 pub use filters::{AuditFilter, HostFilter, RegionFilter, ReservationFilter, SearchFilter, SearchHit, TimeRange};
+pub use forecast_requests::ForecastRequestStore;
 pub use jobs::{
     AttemptOutcome, DispatchReport, ExpiryStore, OutboxStore, RunOutcome, ScheduleRun, ScheduleStore, WebhookStore,
 };
 pub use notifications::{NotificationFilter, NotificationStore, RuleStore};
 pub use statistics::StatisticsStore;
-pub use forecast_requests::ForecastRequestStore;
 
 use crate::auth::Actor;
 use crate::configuration::Settings;

@@ -81,10 +81,13 @@ async fn a_forecast_last_asked_for_8_days_ago_is_not_recomputed_and_its_request_
     app.clock.advance(Duration::days(6));
 
     let summary = recompute(&app).await;
-    assert_eq!(summary, "1 forecasts recomputed, 0 forgotten (resource gone), 0 failed, 1 requests older than 7 days deleted");
+    assert_eq!(
+        summary,
+        "1 forecasts recomputed, 0 forgotten (resource gone), 0 failed, 1 requests older than 7 days deleted"
+    );
     let since_ever = app.clock.now() - Duration::days(365);
     let left: Vec<String> = requests_since(&app, since_ever).await.iter().map(|r| r.subject.id().to_owned()).collect();
-    assert_eq!(left, [recent.clone()], "the 8-day-old request is gone");
+    assert_eq!(left, std::slice::from_ref(&recent), "the 8-day-old request is gone");
     assert_eq!(forecast(&u, &format!("region/{recent}")).await["cached"], true, "asked for 6 days ago");
     assert_eq!(forecast(&u, &format!("region/{old}")).await["cached"], false, "asked for 8 days ago");
 }

@@ -171,7 +171,10 @@ mod mongodb {
         let refused = store.prepare().await;
         assert!(refused.is_err(), "n9 repeats n4's key");
         notifications.delete_one(doc! { "_id": "n9" }).await.unwrap();
-        assert_eq!(store.prepare().await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(), versions_from(&store, 7).await);
+        assert_eq!(
+            store.prepare().await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(),
+            versions_from(&store, 7).await
+        );
         let n4 = notifications.find_one(doc! { "_id": "n4" }).await.unwrap().unwrap();
         assert_eq!(n4.get_str("dedup_key"), Ok("rule:r1:region:a"), "not refilled");
         let n8 = notifications.find_one(doc! { "_id": "n8" }).await.unwrap().unwrap();

@@ -18,7 +18,8 @@ use crate::error::Result;
 use crate::storage::ForecastRequestStore;
 
 fn request(d: &Document) -> Result<ForecastRequest> {
-    let text = |field: &str| d.get_str(field).map(str::to_owned).map_err(|_| corrupt(format!("forecast request {field}")));
+    let text =
+        |field: &str| d.get_str(field).map(str::to_owned).map_err(|_| corrupt(format!("forecast request {field}")));
     let id = text("_id")?;
     let kind = text("resource_type")?;
     let subject = ForecastSubject::from_stored(&kind, text("resource_id")?)
@@ -29,7 +30,9 @@ fn request(d: &Document) -> Result<ForecastRequest> {
         _ => return Err(corrupt(format!("forecast request {id}: days_ahead"))),
     };
     let days_ahead = u32::try_from(days).map_err(|_| corrupt(format!("forecast request {id}: days_ahead {days}")))?;
-    let at = d.get_datetime("last_requested_at").map_err(|_| corrupt(format!("forecast request {id}: last_requested_at")))?;
+    let at = d
+        .get_datetime("last_requested_at")
+        .map_err(|_| corrupt(format!("forecast request {id}: last_requested_at")))?;
     Ok(ForecastRequest {
         id: ForecastRequestId::from_stored(id),
         user_id: UserId::from_stored(text("user_id")?),

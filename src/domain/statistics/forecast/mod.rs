@@ -21,7 +21,9 @@ use crate::domain::RegionId;
 
 mod requests;
 
-pub use requests::{ForecastRequest, ForecastSubject, RECOMPUTE_WINDOW_DAYS, RECORD_INTERVAL_MINUTES, recompute_cutoff};
+pub use requests::{
+    ForecastRequest, ForecastSubject, RECOMPUTE_WINDOW_DAYS, RECORD_INTERVAL_MINUTES, recompute_cutoff,
+};
 
 /// How many UTC days of history a forecast fits (today included).
 pub const FORECAST_PERIOD_DAYS: u32 = 90;

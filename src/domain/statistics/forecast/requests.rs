@@ -105,6 +105,9 @@ mod tests {
             assert_eq!(back.as_ref(), Some(&subject));
         }
         assert_eq!(ForecastSubject::from_stored("host", "x".into()), None);
-        assert_eq!(ForecastSubject::Country(CountryCode::from_stored("USA".into())).resource(), ForecastResource::Country);
+        assert_eq!(
+            ForecastSubject::Country(CountryCode::from_stored("USA".into())).resource(),
+            ForecastResource::Country
+        );
     }
 }

@@ -247,7 +247,10 @@ async fn migration_7_alters_the_notification_tables_in_place_and_its_rollback_ke
     assert!(states.iter().all(|s| s.applied_at.is_some() == (s.migration.version < 7)));
 
     // And it applies again over the kept rows (newer rows get a legacy key too).
-    assert_eq!(apply_pending(pool).await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(), versions_from(7));
+    assert_eq!(
+        apply_pending(pool).await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(),
+        versions_from(7)
+    );
     assert!(verify_indexes(pool).await.unwrap().iter().all(|r| r.is_ok() && r.extra.is_empty()));
     let n4: String = sqlx::query_scalar("SELECT dedup_key FROM ipam_notifications WHERE notification_id = 'n4'")
         .fetch_one(pool)
@@ -335,6 +338,9 @@ async fn migration_9_keeps_one_forecast_request_per_user_forecast_and_rolls_back
     roll_back_newer_than(pool, 9).await;
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 9);
     assert_eq!(columns(pool, "ipam_forecast_requests").await, Vec::<String>::new(), "the table is gone");
-    assert_eq!(apply_pending(pool).await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(), versions_from(9));
+    assert_eq!(
+        apply_pending(pool).await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(),
+        versions_from(9)
+    );
     assert_eq!(count(pool, "ipam_forecast_requests").await, 0);
 }
