@@ -15,8 +15,6 @@ use axum::routing::get;
 use ipam_core::auth::TokenKeys;
 use ipam_core::clock::{SharedClock, SystemClock};
 use ipam_core::configuration::{Settings, resolve_jwt_secret};
-use ipam_core::service::{Ipam, WebhookRules};
-use ipam_jobs::target::PublicTargets;
 use ipam_jobs::{JobQueue, Platform, Shutdown};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -50,23 +48,17 @@ impl Application {
         let metrics = metrics::handle();
         let store = ipam_core::storage::open(&settings).await?;
         let queue = JobQueue::open(&settings).await?;
-        let platform = Arc::new(Platform::new(store.clone(), queue, clock.clone(), Arc::new(settings.clone()))?);
-        let webhook_rules = WebhookRules {
-            targets: Arc::new(PublicTargets { allow_private: settings.webhook_allow_private_targets }),
-            max_per_user: settings.webhook_max_per_user,
-        };
-        let cache = ipam_core::cache::open(&settings, clock.clone()).await?;
-        let ipam = Ipam::new(store, clock, settings.quota_defaults(), webhook_rules)
-            .await?
-            .with_rule_limit(settings.notification_rules_max_per_user)
-            .with_cache(cache, settings.cache_ttls());
+        // One service, and so one result cache, for the handlers and the in-process workers: the
+        // forecast recomputation warms the cache the API reads.
+        let ipam = ipam_jobs::open_service(&settings, store, clock).await?;
+        let platform = Arc::new(Platform::new(ipam.clone(), queue, Arc::new(settings.clone()))?);
         let tokens = TokenKeys::new(&resolve_jwt_secret(&settings)?);
         let listener = TcpListener::bind(settings.bind_addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind_addr))?;
         let port = listener.local_addr()?.port();
         let state = AppState {
-            ipam: Arc::new(ipam),
+            ipam,
             tokens: Arc::new(tokens),
             limits: Arc::new(RateLimits::new(&settings)),
             metrics,

@@ -368,6 +368,40 @@ fn verify_indexes_on_an_empty_database_reports_missing_collections() {
     assert!(stdout(&out).contains("ipam_regions: collection missing (run `ipam migrate`)"), "{}", stdout(&out));
 }
 
+/// Migrations from `version` on: rolled back, they are pending.
+fn pending_from(version: u32) -> usize {
+    ipam_migrations::MIGRATIONS.iter().filter(|m| m.version >= version).count()
+}
+
+/// Collections created by migrations from `version` on.
+fn created_from(version: u32) -> Vec<&'static str> {
+    ipam_migrations::MIGRATIONS.iter().filter(|m| m.version >= version).flat_map(|m| m.collection_names()).collect()
+}
+
+/// Collections created by migrations from `version` on (those after the ones a case is about).
+fn later_collections(version: u32) -> usize {
+    created_from(version).len()
+}
+
+/// Indexes of the collections created by migrations from `version` on.
+fn later_indexes(version: u32) -> usize {
+    let created = created_from(version);
+    ipam_migrations::latest_schema().iter().filter(|c| created.contains(&c.name)).map(|c| c.indexes.len()).sum()
+}
+
+/// What `verify-indexes` reports missing once every migration from `version` on is rolled
+/// back: every index those migrations expect (also on collections they altered) and the
+/// collections they created.
+fn missing_from(version: u32) -> (usize, usize) {
+    let later = || ipam_migrations::MIGRATIONS.iter().filter(move |m| m.version >= version);
+    let altered: usize = later()
+        .flat_map(|m| m.alters)
+        .filter(|a| !created_from(version).contains(&a.collection))
+        .map(|a| a.added_indexes.len())
+        .sum();
+    (later_indexes(version) + altered, later_collections(version))
+}
+
 #[test]
 fn rollback_asks_first_then_drops_and_can_be_applied_again() {
     let dir = tempfile::tempdir().unwrap();
@@ -424,13 +458,19 @@ fn rollback_asks_first_then_drops_and_can_be_applied_again() {
             assert!(text.contains("- notification_user_dedup_idx [user_id: 1, dedup_key: 1] (unique=true)"), "{text}");
             assert!(text.contains("✓ ipam_notification_rules: All indexes present"), "{text}");
             assert!(text.contains("✓ ipam_bulk_jobs: All indexes present"), "{text}");
-            // Missing too: migration 8's stats collection, rolled back just before.
+            // Missing too: the collections of later migrations (8's stats collection, …),
+            // rolled back just before.
             assert!(text.contains("✗ ipam_user_stats: collection missing (run `ipam migrate`)"), "{text}");
-            assert!(text.contains("✗ 3 missing index(es), 2 missing collection(s)"), "{text}");
+            let (indexes, collections) = missing_from(7);
+            assert_eq!((indexes, collections), (3 + later_indexes(8), 1 + later_collections(8)));
+            assert!(
+                text.contains(&format!("✗ {indexes} missing index(es), {collections} missing collection(s)")),
+                "{text}"
+            );
             let status = stdout(&run(ipam(dir.path()).args(["migrate", "--status"])));
             assert!(status.contains("[pending]   7 notification_dedup_and_rule_state"), "{status}");
             assert!(status.contains("[pending]   8 user_stats"), "{status}");
-            assert_eq!(status.matches("[pending]").count(), 2, "{status}");
+            assert_eq!(status.matches("[pending]").count(), pending_from(7), "{status}");
         }
         if m.version == 6 {
             // Only migration 6's collections (and 7's, rolled back just before) went; everything
@@ -446,12 +486,17 @@ fn rollback_asks_first_then_drops_and_can_be_applied_again() {
             let indexes: usize = m.collections.iter().map(|c| c.indexes.len()).sum();
             assert_eq!(indexes, 10);
             // Missing too: 7's dedup index (expected on ipam_notifications) and its state table,
-            // and 8's stats collection.
-            assert!(text.contains(&format!("✗ {} missing index(es), 5 missing collection(s)", indexes + 3)), "{text}");
+            // and the collections of later migrations (8's stats collection, …).
+            assert_eq!(missing_from(6), (indexes + 3 + later_indexes(8), 4 + later_collections(8)));
+            let (indexes, collections) = missing_from(6);
+            assert!(
+                text.contains(&format!("✗ {indexes} missing index(es), {collections} missing collection(s)")),
+                "{text}"
+            );
             let status = stdout(&run(ipam(dir.path()).args(["migrate", "--status"])));
             assert!(status.contains("[pending]   6 notifications_and_bulk_jobs"), "{status}");
             assert!(status.contains("[pending]   7 notification_dedup_and_rule_state"), "{status}");
-            assert_eq!(status.matches("[pending]").count(), 3, "{status}");
+            assert_eq!(status.matches("[pending]").count(), pending_from(6), "{status}");
         }
     }
     let status = stdout(&run(ipam(dir.path()).args(["migrate", "--status"])));

@@ -34,7 +34,8 @@ fn ipam(dir: &Path, prefix: &str, redis: Option<&str>) -> Command {
         .env("IPAM_SCHEDULE_SHARE_EXPIRY", "0 0 0 1 1 *")
         .env("IPAM_SCHEDULE_NOTIFICATION_CLEANUP", "0 0 0 1 1 *")
         .env("IPAM_SCHEDULE_DELIVERY_PRUNING", "0 0 0 1 1 *")
-        .env("IPAM_SCHEDULE_RULE_CATCH_UP", "0 0 0 1 1 *");
+        .env("IPAM_SCHEDULE_RULE_CATCH_UP", "0 0 0 1 1 *")
+        .env("IPAM_SCHEDULE_FORECAST_RECOMPUTE", "0 0 0 1 1 *");
     cmd
 }
 

@@ -94,7 +94,8 @@ async fn bench(backend: &str, redis: Option<&str>) -> anyhow::Result<()> {
     let store = ipam_core::storage::open(&settings).await?;
     let queue = JobQueue::open(&settings).await?;
     let clock = Arc::new(SystemClock);
-    let platform = Arc::new(Platform::new(store.clone(), queue.clone(), clock.clone(), Arc::new(settings.clone()))?);
+    let service = ipam_jobs::open_service(&settings, store.clone(), clock.clone()).await?;
+    let platform = Arc::new(Platform::new(service, queue.clone(), Arc::new(settings.clone()))?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let workers = start_workers(platform.clone(), async move {
         let _ = stopped.await;

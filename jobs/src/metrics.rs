@@ -50,6 +50,19 @@ pub fn notifications_created(created: &[NotificationCreated]) {
     }
 }
 
+/// Outcomes of one recorded forecast request in the daily recomputation.
+const FORECAST_OUTCOMES: [&str; 3] = ["recomputed", "forgotten", "failed"];
+
+/// Counts the forecast recomputation's work: requests `recomputed` (cached under today's
+/// key), `forgotten` (their region or country is gone) and `failed` (logged; retried the next
+/// day), and requests `pruned` (not asked for in 7 days).
+pub fn forecasts_recomputed(recomputed: u64, forgotten: u64, failed: u64, pruned: u64) {
+    for (outcome, n) in FORECAST_OUTCOMES.into_iter().zip([recomputed, forgotten, failed]) {
+        metrics::counter!("ipam_forecast_recomputations_total", "outcome" => outcome).increment(n);
+    }
+    metrics::counter!("ipam_forecast_requests_pruned_total").increment(pruned);
+}
+
 /// Job names, for [`describe`].
 const JOB_NAMES: &[&str] = &[
     "dispatch_events",
@@ -60,6 +73,7 @@ const JOB_NAMES: &[&str] = &[
     "delivery_pruning",
     "outbox_relay",
     "rule_catch_up",
+    "forecast_recompute",
 ];
 
 /// Creates every counter at zero when a process starts, so Prometheus' `increase()` sees a
@@ -70,6 +84,9 @@ pub fn describe() {
             metrics::counter!("ipam_jobs_total", "job" => *job, "outcome" => outcome).increment(0);
         }
         metrics::counter!("ipam_jobs_dead_total", "job" => *job).increment(0);
+    }
+    for outcome in FORECAST_OUTCOMES {
+        metrics::counter!("ipam_forecast_recomputations_total", "outcome" => outcome).increment(0);
     }
     for outcome in ["success", "retry", "dead", "abandoned"] {
         metrics::counter!("ipam_webhook_deliveries_total", "outcome" => outcome).increment(0);

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use ipam_core::clock::SharedClock;
 use ipam_core::configuration::Settings;
+use ipam_core::service::Ipam;
 use ipam_core::storage::{RunOutcome, Store};
 
 use crate::backoff::Backoff;
@@ -20,6 +21,8 @@ use crate::target::PublicOnlyResolver;
 
 /// Shared dependencies of the jobs.
 pub struct Platform {
+    /// The application service, shared with the API in `ipam serve` (and so its result cache).
+    service: Arc<Ipam>,
     store: Arc<dyn Store>,
     queue: JobQueue,
     clock: SharedClock,
@@ -46,13 +49,11 @@ async fn kick(queue: JobQueue) {
 pub type JobResult = anyhow::Result<String>;
 
 impl Platform {
-    /// Builds the platform (the queue must already be open).
-    pub fn new(
-        store: Arc<dyn Store>,
-        queue: JobQueue,
-        clock: SharedClock,
-        settings: Arc<Settings>,
-    ) -> anyhow::Result<Self> {
+    /// Builds the platform over `service` (its store, clock and result cache; see
+    /// [`open_service`](crate::open_service)). The queue must already be open.
+    pub fn new(service: Arc<Ipam>, queue: JobQueue, settings: Arc<Settings>) -> anyhow::Result<Self> {
+        let store = service.store().clone();
+        let clock: SharedClock = service.clock().clone();
         let schedules = Schedules::from_settings(&settings)?;
         // reqwest is built without a TLS crypto provider; use ring (the MongoDB driver's). A
         // provider installed earlier (e.g. by `main`) is kept.
@@ -73,7 +74,12 @@ impl Platform {
         let worker_name = format!("{host}-{}-{}", std::process::id(), ulid::Ulid::generate());
         let pushed = queue.clone();
         let kicker = Kicker::new(kicker::WINDOW, Arc::new(move || Box::pin(kick(pushed.clone()))));
-        Ok(Self { store, queue, clock, settings, schedules, http, worker_name, kicker })
+        Ok(Self { service, store, queue, clock, settings, schedules, http, worker_name, kicker })
+    }
+
+    /// The application service (jobs that compute what the API serves go through it).
+    pub fn service(&self) -> &Arc<Ipam> {
+        &self.service
     }
 
     /// The store.

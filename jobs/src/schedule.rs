@@ -35,17 +35,21 @@ pub enum ScheduleName {
     /// Threshold rules observe every resource they watch, for crossings no event covers
     /// (every 15 min).
     RuleCatchUp,
+    /// The forecasts clients asked for in the last 7 days are computed anew and cached under
+    /// the new day's key; older requests are deleted (daily, just after UTC midnight).
+    ForecastRecompute,
 }
 
 impl ScheduleName {
     /// Every schedule.
-    pub const ALL: [ScheduleName; 6] = [
+    pub const ALL: [ScheduleName; 7] = [
         Self::ReservationExpiry,
         Self::ShareExpiry,
         Self::NotificationCleanup,
         Self::DeliveryPruning,
         Self::OutboxRelay,
         Self::RuleCatchUp,
+        Self::ForecastRecompute,
     ];
 
     /// Name in health output, metrics and the claims table.
@@ -57,6 +61,7 @@ impl ScheduleName {
             Self::DeliveryPruning => "delivery_pruning",
             Self::OutboxRelay => "outbox_relay",
             Self::RuleCatchUp => "rule_catch_up",
+            Self::ForecastRecompute => "forecast_recompute",
         }
     }
 
@@ -69,6 +74,7 @@ impl ScheduleName {
             Self::DeliveryPruning => "IPAM_SCHEDULE_DELIVERY_PRUNING",
             Self::OutboxRelay => "IPAM_SCHEDULE_OUTBOX_RELAY",
             Self::RuleCatchUp => "IPAM_SCHEDULE_RULE_CATCH_UP",
+            Self::ForecastRecompute => "IPAM_SCHEDULE_FORECAST_RECOMPUTE",
         }
     }
 
@@ -80,6 +86,7 @@ impl ScheduleName {
             Self::DeliveryPruning => &s.schedule_delivery_pruning,
             Self::OutboxRelay => &s.schedule_outbox_relay,
             Self::RuleCatchUp => &s.schedule_rule_catch_up,
+            Self::ForecastRecompute => &s.schedule_forecast_recompute,
         }
     }
 

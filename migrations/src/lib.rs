@@ -13,6 +13,7 @@ pub use schema::{
     NOTIFICATION_RETENTION_SECS, NOTIFICATION_RULE_STATE_ALTERS, NOTIFICATION_RULE_STATE_COLLECTIONS,
     PREFERENCE_COLLECTIONS, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS, USER_STATS_COLLECTIONS, ValidatorChange,
 };
+pub use schema::{FORECAST_REQUEST_COLLECTIONS, FORECAST_REQUEST_RETENTION_SECS};
 
 /// One versioned schema change.
 #[derive(Debug, Clone, Copy)]
@@ -106,6 +107,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite_up: include_str!("../sqlite/0008_user_stats.up.sql"),
         sqlite_down: include_str!("../sqlite/0008_user_stats.down.sql"),
         collections: USER_STATS_COLLECTIONS,
+        alters: &[],
+    },
+    Migration {
+        version: 9,
+        name: "forecast_requests",
+        description: "Forecasts clients asked for, which the daily recomputation keeps warm for 7 days",
+        sqlite_up: include_str!("../sqlite/0009_forecast_requests.up.sql"),
+        sqlite_down: include_str!("../sqlite/0009_forecast_requests.down.sql"),
+        collections: FORECAST_REQUEST_COLLECTIONS,
         alters: &[],
     },
 ];

@@ -117,6 +117,9 @@ pub struct Settings {
     pub schedule_outbox_relay: String,
     /// Cron expression of the notification rules' catch-up (threshold crossings no event covers).
     pub schedule_rule_catch_up: String,
+    /// Cron expression of the forecast recomputation (warms the forecasts asked for in the
+    /// last 7 days; just after UTC midnight, when every forecast's key changes with the day).
+    pub schedule_forecast_recompute: String,
     /// Seconds a dashboard result is served from the cache.
     pub cache_dashboard_ttl_secs: u64,
     /// Seconds a capacity forecast is served from the cache.
@@ -178,6 +181,7 @@ impl Default for Settings {
             schedule_delivery_pruning: "0 45 3 * * *".into(),
             schedule_outbox_relay: "*/30 * * * * *".into(),
             schedule_rule_catch_up: "0 */15 * * * *".into(),
+            schedule_forecast_recompute: "0 15 0 * * *".into(),
             cache_dashboard_ttl_secs: 300,
             cache_forecast_ttl_secs: 86_400,
             cache_search_ttl_secs: 300,

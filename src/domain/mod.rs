@@ -36,6 +36,7 @@ pub use delivery::{
 };
 pub use event::{DomainEvent, EventType};
 pub use host::{Host, HostDetails, HostPatch, HostTemplate, NewHost};
+pub use ids::ForecastRequestId;
 pub use ids::{
     AuditId, CommentId, DeliveryId, EventId, FilterId, HostId, NotificationId, RegionId, ReservationId, RuleId,
     ShareId, UserId, Username, WebhookId,

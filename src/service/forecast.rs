@@ -15,9 +15,9 @@ use crate::domain::audit::AuditResource;
 use crate::domain::country::HOSTS_PER_REGION;
 use crate::domain::statistics::ActivityQuery;
 use crate::domain::statistics::forecast::{
-    Forecast, ForecastInput, ForecastResource, ForecastTarget, forecast, window_start,
+    Forecast, ForecastInput, ForecastResource, ForecastSubject, ForecastTarget, forecast, window_start,
 };
-use crate::domain::{Country, PageRequest};
+use crate::domain::{Country, PageRequest, UserId};
 use crate::error::{IpamError, Result};
 use crate::storage::RegionFilter;
 
@@ -38,6 +38,7 @@ impl Ipam {
     /// The capacity forecast of one of the caller's regions or of a country, projecting
     /// `days_ahead` days: from the cache unless `fresh`, computed otherwise (and then cached
     /// for the forecast TTL). An unknown country or a region that is not the caller's is 404.
+    /// The request is recorded (at most once an hour) so the daily recomputation keeps it warm.
     pub async fn forecast(
         &self,
         actor: &Actor,
@@ -45,15 +46,45 @@ impl Ipam {
         days_ahead: u32,
         fresh: bool,
     ) -> Result<Fetched<Forecast>> {
-        let user = &actor.user_id;
+        let subject = match target {
+            ForecastTarget::Country(key) => ForecastSubject::Country(self.catalog.resolve(key)?.code.clone()),
+            ForecastTarget::Region(id) => ForecastSubject::Region(id.clone()),
+        };
+        let fetched = self.forecast_of(&actor.user_id, &subject, days_ahead, fresh).await?;
+        self.note_forecast_request(&actor.user_id, &subject, days_ahead).await;
+        Ok(fetched)
+    }
+
+    /// The forecast of `user`'s `subject` computed anew as of now and cached under today's key
+    /// (what a client asking for it today reads), without recording a request. `NotFound` when
+    /// the country is unknown or the region is not (or no longer) the user's.
+    pub async fn recompute_forecast(
+        &self,
+        user: &UserId,
+        subject: &ForecastSubject,
+        days_ahead: u32,
+    ) -> Result<Forecast> {
+        Ok(self.forecast_of(user, subject, days_ahead, true).await?.value)
+    }
+
+    /// The one forecast code path: resolves the subject in `user`'s namespace, then serves the
+    /// cached forecast (unless `fresh`) or computes and caches it.
+    async fn forecast_of(
+        &self,
+        user: &UserId,
+        subject: &ForecastSubject,
+        days_ahead: u32,
+        fresh: bool,
+    ) -> Result<Fetched<Forecast>> {
         let now = self.now();
-        let (resolved, resource, resource_id) = match target {
-            ForecastTarget::Country(key) => {
-                let c = self.catalog.resolve(key)?;
+        let (resolved, resource, resource_id) = match subject {
+            ForecastSubject::Country(code) => {
+                let c = self.catalog.by_code(code).ok_or_else(|| IpamError::not_found("country", code.as_str()))?;
                 (Resolved::Country(c), ForecastResource::Country, c.code.to_string())
             }
-            ForecastTarget::Region(id) => {
-                let r = self.region(actor, id).await?;
+            ForecastSubject::Region(id) => {
+                let r =
+                    self.store.region(user, id).await?.ok_or_else(|| IpamError::not_found("region", id.as_str()))?;
                 let resolved =
                     Resolved::Region { x: r.x, y: r.y, created_at: r.created_at, allocated_hosts: r.allocated_hosts };
                 (resolved, ForecastResource::Region, r.id.as_str().to_owned())

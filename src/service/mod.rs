@@ -6,6 +6,7 @@ mod audit;
 mod comments;
 mod countries;
 mod forecast;
+mod forecast_recompute;
 mod hosts;
 mod interpret;
 mod notifications;
@@ -27,6 +28,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 pub use countries::{CountryUtilization, XUsage};
+pub use forecast_recompute::Recomputed;
 pub use hosts::{BatchRequest, BulkLookupItem, HostQuery};
 pub use interpret::{Interpretation, InterpretationStatus};
 pub use notifications::{DEFAULT_MAX_RULES_PER_USER, NotificationList, RECENT_UNREAD, UnreadSummary};
@@ -137,5 +139,10 @@ impl Ipam {
     /// The current time according to the service's clock.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// The service's clock (the job platform runs on the same one).
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
     }
 }

@@ -8,6 +8,7 @@
 
 pub(crate) mod conflicts;
 pub mod filters;
+pub mod forecast_requests;
 pub mod jobs;
 pub mod migrations;
 pub mod mongo;
@@ -24,6 +25,7 @@ use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 
 pub use filters::{AuditFilter, HostFilter, RegionFilter, ReservationFilter, SearchFilter, SearchHit, TimeRange};
+pub use forecast_requests::ForecastRequestStore;
 pub use jobs::{
     AttemptOutcome, DispatchReport, ExpiryStore, OutboxStore, RunOutcome, ScheduleRun, ScheduleStore, WebhookStore,
 };
@@ -367,6 +369,7 @@ pub trait Store:
     + NotificationStore
     + RuleStore
     + StatisticsStore
+    + ForecastRequestStore
 {
     /// Short backend name for health output, e.g. `sqlite`.
     fn backend(&self) -> &'static str;

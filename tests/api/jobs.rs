@@ -33,6 +33,7 @@ async fn health_lists_every_schedule_with_its_last_and_next_run_and_checks_the_q
         "delivery_pruning",
         "outbox_relay",
         "rule_catch_up",
+        "forecast_recompute",
     ] {
         let t = task(&health, name);
         assert!(t["schedule"].as_str().is_some_and(|s| s.split_whitespace().count() == 6), "{t}");
@@ -103,7 +104,7 @@ async fn administrators_can_list_schedules_and_run_one_now() {
     let share = list.as_array().unwrap().iter().find(|s| s["name"] == "share_expiry").unwrap().clone();
     assert_eq!(share["recent_runs"].as_array().unwrap().len(), 1, "{share}");
     assert_eq!(share["recent_runs"][0]["outcome"], "running", "queued, no worker has run it yet");
-    assert_eq!(list.as_array().unwrap().len(), 6, "every schedule, rule_catch_up included");
+    assert_eq!(list.as_array().unwrap().len(), 7, "every schedule, forecast_recompute included");
 }
 
 /// A notification of `user` created at `at` (as the system would store it).

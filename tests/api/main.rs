@@ -6,6 +6,7 @@ mod comments;
 mod countries;
 mod errors;
 mod forecast;
+mod forecast_recompute;
 mod hosts;
 mod interpret;
 mod jobs;

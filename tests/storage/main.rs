@@ -195,6 +195,11 @@ macro_rules! conformance {
             the_most_utilized_regions_rank_by_host_count_then_address_up_to_a_limit,
             // repair
             a_store_written_by_its_units_of_work_needs_no_repair_and_a_check_writes_nothing,
+            // forecast requests
+            a_forecast_request_is_recorded_once_per_user_forecast_and_only_moves_forward,
+            concurrent_recordings_of_one_forecast_request_leave_one_record,
+            requests_since_a_cutoff_are_paged_by_id_and_older_ones_are_left_out,
+            forgetting_and_pruning_delete_exactly_the_named_and_the_old_requests,
         ]);
     };
     (@tests $every:tt $backend:ident, $factory:path, [$($(#[$attr:meta])* $name:ident),* $(,)?]) => {

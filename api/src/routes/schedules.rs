@@ -102,7 +102,7 @@ async fn list_schedules(State(s): State<AppState>, _admin: Auth<Admin>) -> ApiRe
 /// Runs a schedule now (for instance to retry a run that ended dead), recorded as a tick of
 /// its own; it is retried with backoff like any scheduled run.
 #[utoipa::path(post, path = "/ipam/admin/schedules/{name}/run", tag = "operations",
-    params(("name" = String, Path, description = "reservation_expiry, share_expiry, notification_cleanup, delivery_pruning, outbox_relay or rule_catch_up")),
+    params(("name" = String, Path, description = "reservation_expiry, share_expiry, notification_cleanup, delivery_pruning, outbox_relay, rule_catch_up or forecast_recompute")),
     responses((status = 202, body = QueuedRun), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]

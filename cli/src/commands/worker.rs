@@ -7,13 +7,16 @@ use std::sync::Arc;
 use ipam_api::{WorkerEndpoints, shutdown_signal};
 use ipam_core::clock::SystemClock;
 use ipam_core::configuration::Settings;
-use ipam_jobs::{JobQueue, Platform, Shutdown, start_workers};
+use ipam_jobs::{JobQueue, Platform, Shutdown, open_service, start_workers};
 
 pub(crate) async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     let store = ipam_core::storage::open(&settings).await?;
     let queue = JobQueue::open(&settings).await?;
     let addr = settings.worker_addr;
-    let platform = Arc::new(Platform::new(store, queue, Arc::new(SystemClock), Arc::new(settings))?);
+    // Its own result cache: Redis when configured (shared with the API), otherwise an
+    // in-process cache no API reads (see the README on warming forecasts).
+    let service = open_service(&settings, store, Arc::new(SystemClock)).await?;
+    let platform = Arc::new(Platform::new(service, queue, Arc::new(settings))?);
     let endpoints = WorkerEndpoints::bind(addr, platform.clone()).await?;
     tracing::info!(
         worker = platform.worker_name(),

@@ -3,6 +3,7 @@
 pub mod deliver_webhook;
 pub mod delivery_pruning;
 pub mod dispatch_events;
+pub mod forecast_recompute;
 pub mod notification_cleanup;
 pub mod outbox_relay;
 pub mod reservation_expiry;
@@ -21,6 +22,7 @@ pub async fn run_scheduled(platform: &Platform, schedule: ScheduleName) -> JobRe
         ScheduleName::DeliveryPruning => delivery_pruning::run(platform).await,
         ScheduleName::OutboxRelay => outbox_relay::run(platform).await,
         ScheduleName::RuleCatchUp => rule_catch_up::run(platform).await,
+        ScheduleName::ForecastRecompute => forecast_recompute::run(platform).await,
     }
 }
 

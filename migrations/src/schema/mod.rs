@@ -3,12 +3,14 @@
 //! SQLite DDL creates an index of the same name for each.
 
 mod core;
+mod forecast_requests;
 mod job_platform;
 mod notification_rule_state;
 mod notifications;
 mod user_stats;
 
 pub use core::{CORE_COLLECTIONS, PREFERENCE_COLLECTIONS, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS};
+pub use forecast_requests::{FORECAST_REQUEST_COLLECTIONS, FORECAST_REQUEST_RETENTION_SECS};
 pub use job_platform::{DELIVERY_RETENTION_SECS, JOB_PLATFORM_COLLECTIONS};
 pub use notification_rule_state::{
     EXISTING_RULE_COOLDOWN_MINUTES, EXISTING_RULE_SEVERITY, LEGACY_DEDUP_KEY_PREFIX, NOTIFICATION_RULE_STATE_ALTERS,

@@ -31,6 +31,16 @@ pub(super) fn is_duplicate_dedup_key(e: &Error) -> bool {
     duplicate_index(e).is_some_and(|index| index == NOTIFICATION_DEDUP_INDEX)
 }
 
+/// The unique index of a forecast request's `(user_id, resource_type, resource_id, days_ahead)`
+/// (migration 9).
+pub(super) const FORECAST_REQUEST_KEY_INDEX: &str = "forecast_request_key_unique_idx";
+
+/// Whether `e` says another process just recorded the same first forecast request: its record
+/// exists now, so the upsert is tried again.
+pub(super) fn is_duplicate_forecast_request(e: &Error) -> bool {
+    duplicate_index(e).is_some_and(|index| index == FORECAST_REQUEST_KEY_INDEX)
+}
+
 /// "E11000 duplicate key error collection: ipam.ipam_hosts index: user_xyz_unique_idx dup key: …"
 pub(super) fn index_name(message: &str) -> Option<&str> {
     let rest = &message[message.find(" index: ")? + " index: ".len()..];

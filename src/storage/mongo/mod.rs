@@ -19,6 +19,7 @@ mod documents;
 mod errors;
 mod expiry;
 mod filters;
+mod forecast_requests;
 mod hosts;
 pub mod migrate;
 mod notification_docs;

@@ -11,6 +11,7 @@ mod countries;
 mod errors;
 mod expiry;
 mod filters;
+mod forecast_requests;
 mod hosts;
 pub mod migrate;
 mod notifications;

@@ -19,6 +19,12 @@ use serde::{Deserialize, Serialize};
 use super::DailyActivity;
 use crate::domain::RegionId;
 
+mod requests;
+
+pub use requests::{
+    ForecastRequest, ForecastSubject, RECOMPUTE_WINDOW_DAYS, RECORD_INTERVAL_MINUTES, recompute_cutoff,
+};
+
 /// How many UTC days of history a forecast fits (today included).
 pub const FORECAST_PERIOD_DAYS: u32 = 90;
 

@@ -8,13 +8,22 @@ const NEW_TABLES: [&str; 3] = ["ipam_notifications", "ipam_notification_rules", 
 /// The table migration 7 creates.
 const STATE_TABLE: &str = "ipam_notification_rule_state";
 
-/// The table migration 8 creates.
-const STATS_TABLE: &str = "ipam_user_stats";
-
 async fn store() -> (SqliteStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("ipam.db").display());
     (SqliteStore::connect(&url, 1).await.unwrap(), dir)
+}
+
+/// Rolls back every migration newer than `version`, newest first.
+async fn roll_back_newer_than(pool: &SqlitePool, version: u32) {
+    for m in MIGRATIONS.iter().rev().take_while(|m| m.version > version) {
+        assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, m.version);
+    }
+}
+
+/// Every migration version from `version` on, in order (what re-applying from it applies).
+fn versions_from(version: u32) -> Vec<u32> {
+    MIGRATIONS.iter().map(|m| m.version).filter(|v| *v >= version).collect()
 }
 
 async fn exec(pool: &SqlitePool, sql: &str) -> Result<(), sqlx::Error> {
@@ -36,21 +45,23 @@ async fn migration_6_creates_verifies_and_rolls_back_notifications_rules_and_bul
         assert!(r.is_ok() && r.extra.is_empty() && r.expected > 0, "{r:?}");
     }
 
-    // Migration 8 is the latest, and 7 alters two of these tables: they go first.
+    // Later migrations go first (7 alters two of these tables).
+    roll_back_newer_than(pool, 8).await;
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 7);
     let rolled = rollback_latest(pool).await.unwrap().unwrap();
     assert_eq!(rolled.version, 6);
     let reports = verify_indexes(pool).await.unwrap();
     for r in &reports {
-        let gone = NEW_TABLES.contains(&r.collection) || [STATE_TABLE, STATS_TABLE].contains(&r.collection);
+        // Migration 6's tables and those of every later migration.
+        let gone = MIGRATIONS.iter().filter(|m| m.version >= 6).any(|m| m.collection_names().contains(&r.collection));
         assert_eq!(r.exists, !gone, "{r:?}");
     }
     let states = status(pool).await.unwrap();
     assert!(states.iter().all(|s| s.applied_at.is_some() == (s.migration.version < 6)));
 
     let again = apply_pending(pool).await.unwrap();
-    assert_eq!(again.iter().map(|a| a.migration.version).collect::<Vec<_>>(), [6, 7, 8]);
+    assert_eq!(again.iter().map(|a| a.migration.version).collect::<Vec<_>>(), versions_from(6));
     assert!(verify_indexes(pool).await.unwrap().iter().all(|r| r.is_ok()));
 }
 
@@ -154,6 +165,7 @@ async fn migration_7_alters_the_notification_tables_in_place_and_its_rollback_ke
     apply_pending(pool).await.unwrap();
     let notification_columns_7 = columns(pool, "ipam_notifications").await;
     let rule_columns_7 = columns(pool, "ipam_notification_rules").await;
+    roll_back_newer_than(pool, 8).await;
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 7);
     let notification_columns_6 = columns(pool, "ipam_notifications").await;
@@ -164,7 +176,7 @@ async fn migration_7_alters_the_notification_tables_in_place_and_its_rollback_ke
 
     // Applied over existing rows: each gets its backfill.
     let applied = apply_pending(pool).await.unwrap();
-    assert_eq!(applied.iter().map(|a| a.migration.version).collect::<Vec<_>>(), [7, 8]);
+    assert_eq!(applied.iter().map(|a| a.migration.version).collect::<Vec<_>>(), versions_from(7));
     assert_eq!(columns(pool, "ipam_notifications").await, notification_columns_7);
     assert_eq!(columns(pool, "ipam_notification_rules").await, rule_columns_7);
     let keys: Vec<(String, String)> =
@@ -218,6 +230,7 @@ async fn migration_7_alters_the_notification_tables_in_place_and_its_rollback_ke
     assert!(exec(pool, &state("", 0, 0)).await.is_err(), "an empty resource key");
 
     // The rollback undoes exactly the alterations: rows stay, with migration 6's columns.
+    roll_back_newer_than(pool, 8).await;
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 7);
     assert_eq!(columns(pool, "ipam_notifications").await, notification_columns_6);
@@ -234,7 +247,10 @@ async fn migration_7_alters_the_notification_tables_in_place_and_its_rollback_ke
     assert!(states.iter().all(|s| s.applied_at.is_some() == (s.migration.version < 7)));
 
     // And it applies again over the kept rows (newer rows get a legacy key too).
-    assert_eq!(apply_pending(pool).await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(), [7, 8]);
+    assert_eq!(
+        apply_pending(pool).await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(),
+        versions_from(7)
+    );
     assert!(verify_indexes(pool).await.unwrap().iter().all(|r| r.is_ok() && r.extra.is_empty()));
     let n4: String = sqlx::query_scalar("SELECT dedup_key FROM ipam_notifications WHERE notification_id = 'n4'")
         .fetch_one(pool)
@@ -249,6 +265,7 @@ async fn migration_8_starts_each_users_counters_from_their_audit_history_and_rol
     let (store, _dir) = store().await;
     let pool = store.pool();
     apply_pending(pool).await.unwrap();
+    roll_back_newer_than(pool, 8).await;
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
     let audit = |id: &str, user: &str, resource: &str, action: &str| {
         format!(
@@ -271,7 +288,7 @@ async fn migration_8_starts_each_users_counters_from_their_audit_history_and_rol
     }
 
     let applied = apply_pending(pool).await.unwrap();
-    assert_eq!(applied.iter().map(|a| a.migration.version).collect::<Vec<_>>(), [8]);
+    assert_eq!(applied.iter().map(|a| a.migration.version).collect::<Vec<_>>(), versions_from(8));
     let rows: Vec<(String, i64, i64, i64, String)> = sqlx::query_as(
         "SELECT user_id, data_version, retired_regions, released_hosts, updated_at FROM ipam_user_stats ORDER BY user_id",
     )
@@ -288,7 +305,42 @@ async fn migration_8_starts_each_users_counters_from_their_audit_history_and_rol
     );
     assert!(exec(pool, "UPDATE ipam_user_stats SET data_version = -1").await.is_err(), "counters are never negative");
 
+    roll_back_newer_than(pool, 8).await;
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
     assert_eq!(columns(pool, "ipam_user_stats").await, Vec::<String>::new(), "the table is gone");
     assert_eq!(count(pool, "ipam_audit_history").await, 6, "the history it was computed from stays");
+}
+
+#[tokio::test]
+async fn migration_9_keeps_one_forecast_request_per_user_forecast_and_rolls_back_cleanly() {
+    let (store, _dir) = store().await;
+    let pool = store.pool();
+    apply_pending(pool).await.unwrap();
+    let request = |id: &str, user: &str, kind: &str, resource: &str, days: i64| {
+        format!(
+            "INSERT INTO ipam_forecast_requests (request_id, user_id, resource_type, resource_id, days_ahead, \
+             last_requested_at) VALUES ('{id}', '{user}', '{kind}', '{resource}', {days}, '2026-02-01T00:00:00.000000Z')"
+        )
+    };
+    exec(pool, &request("f1", "u1", "country", "USA", 30)).await.unwrap();
+    assert!(exec(pool, &request("f2", "u1", "country", "USA", 30)).await.is_err(), "one row per user and forecast");
+    exec(pool, &request("f3", "u1", "country", "USA", 7)).await.unwrap();
+    exec(pool, &request("f4", "u2", "country", "USA", 30)).await.unwrap();
+    exec(pool, &request("f5", "u1", "region", "01ARZ3NDEKTSV4RRFFQ69G5FAV", 30)).await.unwrap();
+    assert!(exec(pool, &request("f6", "u1", "host", "x", 30)).await.is_err(), "country or region only");
+    assert!(exec(pool, &request("f7", "u1", "country", "", 30)).await.is_err(), "an empty resource id");
+    for days in [0, 366] {
+        assert!(exec(pool, &request("f8", "u1", "country", "CAN", days)).await.is_err(), "days_ahead {days}");
+    }
+    assert_eq!(count(pool, "ipam_forecast_requests").await, 4);
+    assert!(verify_indexes(pool).await.unwrap().iter().all(|r| r.is_ok() && r.extra.is_empty()));
+
+    roll_back_newer_than(pool, 9).await;
+    assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 9);
+    assert_eq!(columns(pool, "ipam_forecast_requests").await, Vec::<String>::new(), "the table is gone");
+    assert_eq!(
+        apply_pending(pool).await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(),
+        versions_from(9)
+    );
+    assert_eq!(count(pool, "ipam_forecast_requests").await, 0);
 }

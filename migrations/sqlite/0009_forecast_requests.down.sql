@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS ipam_forecast_requests;
