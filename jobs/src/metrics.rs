@@ -60,6 +60,7 @@ const JOB_NAMES: &[&str] = &[
     "delivery_pruning",
     "outbox_relay",
     "rule_catch_up",
+    "bulk_tags",
 ];
 
 /// Creates every counter at zero when a process starts, so Prometheus' `increase()` sees a

@@ -3,6 +3,7 @@
 //! (reserved countries, permissions on ownership), and delegates each unit of work to the store.
 
 mod audit;
+mod bulk;
 mod comments;
 mod countries;
 mod forecast;
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+pub use bulk::{BulkTagOutcome, apply_bulk_tag, bulk_reason, job_actor};
 pub use countries::{CountryUtilization, XUsage};
 pub use hosts::{BatchRequest, BulkLookupItem, HostQuery};
 pub use interpret::{Interpretation, InterpretationStatus};

@@ -191,6 +191,10 @@ macro_rules! conformance {
             every_audited_change_moves_its_users_data_version_and_no_one_elses,
             dashboard_counts_are_exact_per_country_and_per_counter,
             daily_activity_counts_allocations_and_releases_per_utc_day_within_a_scope,
+            // bulk jobs
+            a_bulk_job_resumed_after_its_holder_died_records_every_position_exactly_once,
+            a_cancelled_bulk_job_keeps_its_progress_and_is_never_taken_again,
+            finished_bulk_jobs_are_listed_newest_first_and_pruned_after_retention,
         ]);
     };
     (@tests $every:tt $backend:ident, $factory:path, [$($(#[$attr:meta])* $name:ident),* $(,)?]) => {

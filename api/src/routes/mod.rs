@@ -1,6 +1,7 @@
 //! Assembles the resource routers, each behind the guard of its rate-limit class.
 
 mod audit;
+mod bulk;
 mod comments;
 mod countries;
 mod forecast;
@@ -45,7 +46,7 @@ pub(crate) fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(quotas::router())
         .route_layer(guarded(Policy::Core));
     let writes = interpret::router().route_layer(guarded(Policy::CoreWrite));
-    let bulk = hosts::bulk_router().route_layer(guarded(Policy::Bulk));
+    let bulk = hosts::bulk_router().merge(bulk::tags_router()).route_layer(guarded(Policy::Bulk));
     let dashboard = statistics::dashboard_router().route_layer(guarded(Policy::Dashboard));
     let standard = OpenApiRouter::new()
         .merge(reservations::router())
@@ -57,6 +58,7 @@ pub(crate) fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(forecast::router())
         .merge(trends::router())
         .merge(schedules::router())
+        .merge(bulk::jobs_router())
         .route_layer(guarded(Policy::Standard));
     let public = shares::public_router().route_layer(from_fn_with_state(state.clone(), shares::public_limit));
     OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -2,12 +2,14 @@
 //! `ipam verify-indexes` compares a live database against them, and a test checks that the
 //! SQLite DDL creates an index of the same name for each.
 
+mod bulk_job_inputs;
 mod core;
 mod job_platform;
 mod notification_rule_state;
 mod notifications;
 mod user_stats;
 
+pub use bulk_job_inputs::BULK_JOB_INPUT_ALTERS;
 pub use core::{CORE_COLLECTIONS, PREFERENCE_COLLECTIONS, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS};
 pub use job_platform::{DELIVERY_RETENTION_SECS, JOB_PLATFORM_COLLECTIONS};
 pub use notification_rule_state::{
