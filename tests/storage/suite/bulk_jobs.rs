@@ -76,7 +76,7 @@ pub async fn a_bulk_job_resumed_after_its_holder_died_records_every_position_exa
     assert_eq!(b.started_at, Some(at(1)), "started once");
     apply(s, &alice, &b, (2, 5), 5).await;
     assert!(s.stalled_bulk_jobs(at(30), 10).await.unwrap().is_empty());
-    assert_eq!(s.stalled_bulk_jobs(at(65), 10).await.unwrap(), [job.id.clone()], "B's lease ran out");
+    assert_eq!(s.stalled_bulk_jobs(at(65), 10).await.unwrap(), std::slice::from_ref(&job.id), "B's lease ran out");
     // Worker C resumes from the cursor: re-applying changes nothing and succeeds.
     let c = s.claim_bulk_job(&job.id, "C", at(65), LEASE).await.unwrap().unwrap();
     assert_eq!(c.cursor, 2);
