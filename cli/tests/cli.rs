@@ -278,7 +278,9 @@ fn verify_indexes_passes_after_migrate_and_names_a_missing_index() {
     let collections = ipam_migrations::latest_schema();
     let indexes: usize = collections.iter().map(|c| c.indexes.len()).sum();
     let created: usize = ipam_migrations::MIGRATIONS.iter().flat_map(|m| m.collections).map(|c| c.indexes.len()).sum();
-    assert_eq!(indexes, created + 1, "migration 7 adds notification_user_dedup_idx");
+    let added: usize = ipam_migrations::MIGRATIONS.iter().flat_map(|m| m.alters).map(|a| a.added_indexes.len()).sum();
+    assert_eq!(added, 2, "migration 7 adds notification_user_dedup_idx, 10 bulk_job_status_lease_idx");
+    assert_eq!(indexes, created + added);
     assert!(text.contains(&format!("Collections checked: {}", collections.len())), "{text}");
     assert!(text.contains(&format!("Total expected indexes: {indexes}")), "{text}");
 
@@ -360,14 +362,17 @@ fn rollback_asks_first_then_drops_and_can_be_applied_again() {
             assert!(text.contains("✗ ipam_notifications: Issues found"), "{text}");
             assert!(text.contains("- notification_user_dedup_idx [user_id: 1, dedup_key: 1] (unique=true)"), "{text}");
             assert!(text.contains("✓ ipam_notification_rules: All indexes present"), "{text}");
-            assert!(text.contains("✓ ipam_bulk_jobs: All indexes present"), "{text}");
+            // Migration 10 (rolled back before) added the bulk jobs' lease index.
+            assert!(text.contains("✗ ipam_bulk_jobs: Issues found"), "{text}");
+            assert!(text.contains("- bulk_job_status_lease_idx [status: 1, lease_until: 1]"), "{text}");
             // Missing too: migration 8's stats collection, rolled back just before.
             assert!(text.contains("✗ ipam_user_stats: collection missing (run `ipam migrate`)"), "{text}");
-            assert!(text.contains("✗ 3 missing index(es), 2 missing collection(s)"), "{text}");
+            assert!(text.contains("✗ 4 missing index(es), 2 missing collection(s)"), "{text}");
             let status = stdout(&run(ipam(dir.path()).args(["migrate", "--status"])));
             assert!(status.contains("[pending]   7 notification_dedup_and_rule_state"), "{status}");
             assert!(status.contains("[pending]   8 user_stats"), "{status}");
-            assert_eq!(status.matches("[pending]").count(), 2, "{status}");
+            assert!(status.contains("[pending]  10 bulk_job_inputs"), "{status}");
+            assert_eq!(status.matches("[pending]").count(), 3, "{status}");
         }
         if m.version == 6 {
             // Only migration 6's collections (and 7's, rolled back just before) went; everything
@@ -383,12 +388,12 @@ fn rollback_asks_first_then_drops_and_can_be_applied_again() {
             let indexes: usize = m.collections.iter().map(|c| c.indexes.len()).sum();
             assert_eq!(indexes, 10);
             // Missing too: 7's dedup index (expected on ipam_notifications) and its state table,
-            // and 8's stats collection.
-            assert!(text.contains(&format!("✗ {} missing index(es), 5 missing collection(s)", indexes + 3)), "{text}");
+            // 8's stats collection, and 10's lease index (expected on ipam_bulk_jobs).
+            assert!(text.contains(&format!("✗ {} missing index(es), 5 missing collection(s)", indexes + 4)), "{text}");
             let status = stdout(&run(ipam(dir.path()).args(["migrate", "--status"])));
             assert!(status.contains("[pending]   6 notifications_and_bulk_jobs"), "{status}");
             assert!(status.contains("[pending]   7 notification_dedup_and_rule_state"), "{status}");
-            assert_eq!(status.matches("[pending]").count(), 3, "{status}");
+            assert_eq!(status.matches("[pending]").count(), 4, "{status}");
         }
     }
     let status = stdout(&run(ipam(dir.path()).args(["migrate", "--status"])));
