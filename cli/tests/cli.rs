@@ -341,7 +341,9 @@ fn verify_indexes_passes_after_migrate_and_names_a_missing_index() {
     let collections = ipam_migrations::latest_schema();
     let indexes: usize = collections.iter().map(|c| c.indexes.len()).sum();
     let created: usize = ipam_migrations::MIGRATIONS.iter().flat_map(|m| m.collections).map(|c| c.indexes.len()).sum();
-    assert_eq!(indexes, created + 1, "migration 7 adds notification_user_dedup_idx");
+    let added: usize = ipam_migrations::MIGRATIONS.iter().flat_map(|m| m.alters).map(|a| a.added_indexes.len()).sum();
+    assert_eq!(added, 2, "migration 7 adds notification_user_dedup_idx, 10 bulk_job_status_lease_idx");
+    assert_eq!(indexes, created + added);
     assert!(text.contains(&format!("Collections checked: {}", collections.len())), "{text}");
     assert!(text.contains(&format!("Total expected indexes: {indexes}")), "{text}");
 
@@ -457,12 +459,14 @@ fn rollback_asks_first_then_drops_and_can_be_applied_again() {
             assert!(text.contains("✗ ipam_notifications: Issues found"), "{text}");
             assert!(text.contains("- notification_user_dedup_idx [user_id: 1, dedup_key: 1] (unique=true)"), "{text}");
             assert!(text.contains("✓ ipam_notification_rules: All indexes present"), "{text}");
-            assert!(text.contains("✓ ipam_bulk_jobs: All indexes present"), "{text}");
-            // Missing too: the collections of later migrations (8's stats collection, …),
-            // rolled back just before.
+            // Migration 10 (rolled back before) added the bulk jobs' lease index.
+            assert!(text.contains("✗ ipam_bulk_jobs: Issues found"), "{text}");
+            assert!(text.contains("- bulk_job_status_lease_idx [status: 1, lease_until: 1]"), "{text}");
+            // Missing too: the collections of later migrations (8's stats collection, …) and
+            // 10's lease index, rolled back just before.
             assert!(text.contains("✗ ipam_user_stats: collection missing (run `ipam migrate`)"), "{text}");
             let (indexes, collections) = missing_from(7);
-            assert_eq!((indexes, collections), (3 + later_indexes(8), 1 + later_collections(8)));
+            assert_eq!((indexes, collections), (3 + later_indexes(8) + 1, 1 + later_collections(8)));
             assert!(
                 text.contains(&format!("✗ {indexes} missing index(es), {collections} missing collection(s)")),
                 "{text}"
@@ -486,8 +490,8 @@ fn rollback_asks_first_then_drops_and_can_be_applied_again() {
             let indexes: usize = m.collections.iter().map(|c| c.indexes.len()).sum();
             assert_eq!(indexes, 10);
             // Missing too: 7's dedup index (expected on ipam_notifications) and its state table,
-            // and the collections of later migrations (8's stats collection, …).
-            assert_eq!(missing_from(6), (indexes + 3 + later_indexes(8), 4 + later_collections(8)));
+            // the collections of later migrations (8's stats collection, …) and 10's lease index.
+            assert_eq!(missing_from(6), (indexes + 3 + later_indexes(8) + 1, 4 + later_collections(8)));
             let (indexes, collections) = missing_from(6);
             assert!(
                 text.contains(&format!("✗ {indexes} missing index(es), {collections} missing collection(s)")),

@@ -1,7 +1,7 @@
 //! The job payloads: small, id-only, serialised as JSON on the queue.
 
 use chrono::{DateTime, Utc};
-use ipam_core::domain::DeliveryId;
+use ipam_core::domain::{BulkJobId, DeliveryId};
 use serde::{Deserialize, Serialize};
 
 use crate::schedule::ScheduleName;
@@ -24,6 +24,11 @@ pub enum Job {
         /// The tick it belongs to.
         tick: DateTime<Utc>,
     },
+    /// Apply a bulk tag job's change to its resources, from its cursor to the end.
+    BulkTags {
+        /// The job.
+        job_id: BulkJobId,
+    },
 }
 
 impl Job {
@@ -33,6 +38,7 @@ impl Job {
             Self::DispatchEvents => "dispatch_events",
             Self::DeliverWebhook { .. } => "deliver_webhook",
             Self::Scheduled { schedule, .. } => schedule.as_str(),
+            Self::BulkTags { .. } => "bulk_tags",
         }
     }
 

@@ -74,6 +74,7 @@ const JOB_NAMES: &[&str] = &[
     "outbox_relay",
     "rule_catch_up",
     "forecast_recompute",
+    "bulk_tags",
 ];
 
 /// Creates every counter at zero when a process starts, so Prometheus' `increase()` sees a

@@ -152,6 +152,7 @@ impl Platform {
                 Job::DispatchEvents => jobs::dispatch_events::run(self).await,
                 Job::DeliverWebhook { delivery_id } => jobs::deliver_webhook::run(self, delivery_id).await,
                 Job::Scheduled { schedule, .. } => jobs::run_scheduled(self, *schedule).await,
+                Job::BulkTags { job_id } => jobs::bulk_tags::run(self, job_id).await,
             }
         };
         // A panic is a failure like any other: retried with backoff, then dead, and recorded

@@ -7,7 +7,7 @@
 mod schema;
 
 pub use schema::{
-    AddedField, AlterSpec, BULK_JOB_RETENTION_SECS, Backfill, CORE_COLLECTIONS, CollectionSpec,
+    AddedField, AlterSpec, BULK_JOB_INPUT_ALTERS, BULK_JOB_RETENTION_SECS, Backfill, CORE_COLLECTIONS, CollectionSpec,
     DELIVERY_RETENTION_SECS, EXISTING_RULE_COOLDOWN_MINUTES, EXISTING_RULE_SEVERITY, IndexSpec,
     JOB_PLATFORM_COLLECTIONS, LEGACY_DEDUP_KEY_PREFIX, NOTIFICATION_AND_BULK_JOB_COLLECTIONS,
     NOTIFICATION_RETENTION_SECS, NOTIFICATION_RULE_STATE_ALTERS, NOTIFICATION_RULE_STATE_COLLECTIONS,
@@ -117,6 +117,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite_down: include_str!("../sqlite/0009_forecast_requests.down.sql"),
         collections: FORECAST_REQUEST_COLLECTIONS,
         alters: &[],
+    },
+    Migration {
+        version: 10,
+        name: "bulk_job_inputs",
+        description: "Bulk jobs store their inputs, start time, progress cursor and worker lease, and can be cancelled",
+        sqlite_up: include_str!("../sqlite/0010_bulk_job_inputs.up.sql"),
+        sqlite_down: include_str!("../sqlite/0010_bulk_job_inputs.down.sql"),
+        collections: &[],
+        alters: BULK_JOB_INPUT_ALTERS,
     },
 ];
 

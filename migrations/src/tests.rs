@@ -273,3 +273,27 @@ fn migration_7_adds_dedup_keys_rule_severity_and_cooldown_and_creates_the_rule_s
     assert_eq!(p["dedup_key"], serde_json::json!({"bsonType": "string", "minLength": 1}));
     assert_eq!(p["notification_type"], serde_json::json!({"bsonType": "string", "minLength": 1}));
 }
+
+#[test]
+fn migration_10_makes_bulk_jobs_runnable_and_cancellable() {
+    let m = MIGRATIONS.iter().find(|m| m.version == 10).unwrap();
+    assert_eq!(m.name, "bulk_job_inputs");
+    assert!(m.collection_names().is_empty());
+    assert_eq!(m.altered_names(), ["ipam_bulk_jobs"]);
+    let [jobs] = m.alters else { panic!("one alteration") };
+    assert_eq!(jobs.added_fields, [AddedField { name: "cursor", backfill: Backfill::Int(0) }]);
+    let added: Vec<(&str, String)> = jobs.added_indexes.iter().map(|i| (i.name, i.keys_text())).collect();
+    assert_eq!(added, [("bulk_job_status_lease_idx", "status: 1, lease_until: 1".to_owned())]);
+    let next: serde_json::Value = serde_json::from_str(jobs.validator.unwrap().next).unwrap();
+    let statuses = next["properties"]["status"]["enum"].as_array().unwrap();
+    assert!(statuses.iter().any(|s| s == "cancelled"), "{statuses:?}");
+    for input in ["username", "resource_type", "operation", "tags", "resource_ids", "started_at", "lease_until"] {
+        assert!(next["properties"].get(input).is_some(), "{input}");
+    }
+    // SQLite rebuilds the table for its CHECK, keeping the rows, and has a results table.
+    assert!(m.sqlite_up.contains("INSERT INTO bulk_jobs_rebuild_v10"));
+    assert!(m.sqlite_up.contains("'cancelled'"));
+    assert!(m.sqlite_up.contains("CREATE TABLE ipam_bulk_job_results ("));
+    assert!(m.sqlite_down.contains("DROP TABLE IF EXISTS ipam_bulk_job_results;"));
+    assert!(m.sqlite_down.contains("CASE status WHEN 'cancelled' THEN 'failed'"));
+}

@@ -120,6 +120,11 @@ pub struct Settings {
     /// Cron expression of the forecast recomputation (warms the forecasts asked for in the
     /// last 7 days; just after UTC midnight, when every forecast's key changes with the day).
     pub schedule_forecast_recompute: String,
+    /// Resources a bulk tag job processes between two progress records (1..=1000).
+    pub bulk_batch_size: u32,
+    /// Seconds a worker holds a bulk job per batch; a job whose holder stays silent longer (or
+    /// that nobody picked up that long after its creation) is queued again by the outbox relay.
+    pub bulk_lease_secs: u64,
     /// Seconds a dashboard result is served from the cache.
     pub cache_dashboard_ttl_secs: u64,
     /// Seconds a capacity forecast is served from the cache.
@@ -182,6 +187,8 @@ impl Default for Settings {
             schedule_outbox_relay: "*/30 * * * * *".into(),
             schedule_rule_catch_up: "0 */15 * * * *".into(),
             schedule_forecast_recompute: "0 15 0 * * *".into(),
+            bulk_batch_size: 50,
+            bulk_lease_secs: 60,
             cache_dashboard_ttl_secs: 300,
             cache_forecast_ttl_secs: 86_400,
             cache_search_ttl_secs: 300,
@@ -255,6 +262,8 @@ impl Settings {
             "IPAM_WEBHOOK_DISABLE_AFTER_FAILURES must be at least 1"
         );
         anyhow::ensure!(self.worker_heartbeat_secs >= 1, "IPAM_WORKER_HEARTBEAT_SECS must be at least 1");
+        anyhow::ensure!((1..=1000).contains(&self.bulk_batch_size), "IPAM_BULK_BATCH_SIZE must be 1 to 1000");
+        anyhow::ensure!((1..=3600).contains(&self.bulk_lease_secs), "IPAM_BULK_LEASE_SECS must be 1 to 3600");
         for (name, secs) in [
             ("IPAM_CACHE_DASHBOARD_TTL_SECS", self.cache_dashboard_ttl_secs),
             ("IPAM_CACHE_FORECAST_TTL_SECS", self.cache_forecast_ttl_secs),

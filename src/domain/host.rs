@@ -7,6 +7,7 @@ use super::address::host_ip;
 use super::audit::FieldChange;
 use super::ids::{HostId, RegionId, UserId};
 use super::status::{DeviceType, HostStatus};
+use super::tag_change::TagChange;
 use super::tags::Tags;
 use super::text::{Application, CostCenter, Hostname, Notes, OsType, OwnerLabel, Purpose};
 
@@ -100,8 +101,14 @@ impl Host {
         host_ip(self.x, self.y, self.z)
     }
 
-    /// Applies `patch`, returning what changed (empty when nothing did).
-    pub fn apply(&mut self, patch: &HostPatch) -> Vec<FieldChange> {
+    /// Applies `patch`, returning what changed (empty when nothing did). A tag change is
+    /// computed from the tags as they are now (see [`Region::apply`](super::region::Region::apply));
+    /// it fails, changing nothing, when the tags would exceed their limit.
+    pub fn apply(&mut self, patch: &HostPatch) -> Result<Vec<FieldChange>, crate::error::IpamError> {
+        let tags = match &patch.tags {
+            Some(change) => Some(change.apply_to(&self.tags).map_err(|e| crate::error::IpamError::invalid("tags", e))?),
+            None => None,
+        };
         let mut changes = Vec::new();
         macro_rules! set {
             ($field:literal, $target:expr, $value:expr) => {
@@ -122,8 +129,8 @@ impl Host {
         set!("notes", self.details.notes, &patch.notes);
         set!("owner", self.owner, &patch.owner);
         set!("status", self.status, &patch.status);
-        set!("tags", self.tags, &patch.tags);
-        changes
+        set!("tags", self.tags, &tags);
+        Ok(changes)
     }
 
     /// The public fields, as kept in audit snapshots.
@@ -198,8 +205,8 @@ pub struct HostPatch {
     pub owner: Option<OwnerLabel>,
     /// New status.
     pub status: Option<HostStatus>,
-    /// New tags (replace the old ones).
-    pub tags: Option<Tags>,
+    /// New tags: replaced, or some added or removed (see [`TagChange`]).
+    pub tags: Option<TagChange>,
 }
 
 impl HostPatch {
@@ -248,12 +255,12 @@ mod tests {
     #[test]
     fn clearing_a_field_is_a_change_to_null() {
         let mut h = sample();
-        let changes = h.apply(&HostPatch { notes: Some(None), ..Default::default() });
+        let changes = h.apply(&HostPatch { notes: Some(None), ..Default::default() }).unwrap();
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].old_value, json!("old"));
         assert_eq!(changes[0].new_value, Value::Null);
         assert_eq!(h.details.notes, None);
-        assert!(h.apply(&HostPatch { notes: Some(None), ..Default::default() }).is_empty());
+        assert!(h.apply(&HostPatch { notes: Some(None), ..Default::default() }).unwrap().is_empty());
     }
 
     #[test]

@@ -149,6 +149,11 @@ ulid_id!(
     ForecastRequestId,
     "forecast request"
 );
+ulid_id!(
+    /// Identifies a bulk operation job.
+    BulkJobId,
+    "bulk job"
+);
 
 /// The caller's user id (the token's `sub`): 1..=128 visible characters, no whitespace.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

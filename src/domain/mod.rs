@@ -5,6 +5,7 @@
 pub mod address;
 pub mod allocation;
 pub mod audit;
+pub mod bulk;
 pub mod comment;
 pub mod country;
 pub mod country_table;
@@ -23,12 +24,14 @@ pub mod share;
 pub mod slots;
 pub mod statistics;
 pub mod status;
+pub mod tag_change;
 pub mod tags;
 pub mod text;
 pub mod webhook;
 
 pub use address::{Cidr, OctetRange, TenAddress};
 pub use audit::{AuditAction, AuditEvent, AuditResource, FieldChange};
+pub use bulk::{BulkInputs, BulkItemResult, BulkJob, BulkJobStatus, BulkResourceType, BulkTarget};
 pub use comment::{Comment, CommentTarget};
 pub use country::{Country, CountryCatalog, CountryCode};
 pub use delivery::{
@@ -38,8 +41,8 @@ pub use event::{DomainEvent, EventType};
 pub use host::{Host, HostDetails, HostPatch, HostTemplate, NewHost};
 pub use ids::ForecastRequestId;
 pub use ids::{
-    AuditId, CommentId, DeliveryId, EventId, FilterId, HostId, NotificationId, RegionId, ReservationId, RuleId,
-    ShareId, UserId, Username, WebhookId,
+    AuditId, BulkJobId, CommentId, DeliveryId, EventId, FilterId, HostId, NotificationId, RegionId, ReservationId,
+    RuleId, ShareId, UserId, Username, WebhookId,
 };
 pub use notification::{
     Notification, NotificationCreated, NotificationResource, NotificationSettings, NotificationType, Routing, Severity,
@@ -56,6 +59,7 @@ pub use reservation::{Conversion, NewReservation, Reservation, ReservationKind, 
 pub use share::{Share, ShareKind, ShareToken};
 pub use slots::SlotMap;
 pub use status::{DeviceType, HostStatus, RegionStatus};
+pub use tag_change::{TagChange, TagOperation};
 pub use tags::{TagFilter, Tags};
 pub use text::{
     Application, CommentText, CostCenter, Description, Hostname, HostnamePrefix, Notes, OsType, OwnerLabel, Purpose,

@@ -8,8 +8,10 @@ use super::audit::FieldChange;
 use super::country::{CountryCode, HOSTS_PER_REGION};
 use super::ids::{RegionId, UserId};
 use super::status::RegionStatus;
+use super::tag_change::TagChange;
 use super::tags::Tags;
 use super::text::{Description, OwnerLabel, RegionName};
+use crate::error::IpamError;
 
 /// A region as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,8 +91,15 @@ impl Region {
         percent(u64::from(self.allocated_hosts), u64::from(HOSTS_PER_REGION))
     }
 
-    /// Applies `patch`, returning what changed (empty when nothing did).
-    pub fn apply(&mut self, patch: &RegionPatch) -> Vec<FieldChange> {
+    /// Applies `patch`, returning what changed (empty when nothing did). A tag change is
+    /// computed from the tags as they are now, so call it on the region read inside the unit
+    /// of work that writes the result; it fails (changing nothing) when the tags would exceed
+    /// their limit.
+    pub fn apply(&mut self, patch: &RegionPatch) -> Result<Vec<FieldChange>, IpamError> {
+        let tags = match &patch.tags {
+            Some(change) => Some(change.apply_to(&self.tags).map_err(|e| IpamError::invalid("tags", e))?),
+            None => None,
+        };
         let mut changes = Vec::new();
         if let Some(name) = &patch.name
             && name != &self.name
@@ -116,13 +125,13 @@ impl Region {
             changes.push(FieldChange::new("status", json!(self.status), json!(status)));
             self.status = status;
         }
-        if let Some(tags) = &patch.tags
-            && tags != &self.tags
+        if let Some(tags) = tags
+            && tags != self.tags
         {
-            changes.push(FieldChange::new("tags", tags_json(&self.tags), tags_json(tags)));
-            self.tags = tags.clone();
+            changes.push(FieldChange::new("tags", tags_json(&self.tags), tags_json(&tags)));
+            self.tags = tags;
         }
-        changes
+        Ok(changes)
     }
 
     /// The public fields, as kept in audit snapshots.
@@ -184,8 +193,8 @@ pub struct RegionPatch {
     pub owner: Option<OwnerLabel>,
     /// New status.
     pub status: Option<RegionStatus>,
-    /// New tags (replace the old ones).
-    pub tags: Option<Tags>,
+    /// New tags: replaced, or some added or removed (see [`TagChange`]).
+    pub tags: Option<TagChange>,
 }
 
 impl RegionPatch {
@@ -230,13 +239,13 @@ mod tests {
     fn apply_reports_only_real_changes() {
         let mut r = sample();
         let same = RegionPatch { name: Some(r.name.clone()), ..Default::default() };
-        assert!(r.apply(&same).is_empty());
+        assert!(r.apply(&same).unwrap().is_empty());
         let patch = RegionPatch {
             name: Some(RegionName::parse("us-west").unwrap()),
             status: Some(RegionStatus::Reserved),
             ..Default::default()
         };
-        let changes = r.apply(&patch);
+        let changes = r.apply(&patch).unwrap();
         let fields: Vec<_> = changes.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(fields, ["region_name", "status"]);
         assert_eq!(changes[0].old_value, json!("us-east"));

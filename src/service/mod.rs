@@ -3,6 +3,7 @@
 //! (reserved countries, permissions on ownership), and delegates each unit of work to the store.
 
 mod audit;
+mod bulk;
 mod comments;
 mod countries;
 mod forecast;
@@ -27,6 +28,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+pub use bulk::{BulkTagOutcome, apply_bulk_tag, bulk_reason, job_actor};
 pub use countries::{CountryUtilization, XUsage};
 pub use forecast_recompute::Recomputed;
 pub use hosts::{BatchRequest, BulkLookupItem, HostQuery};

@@ -6,6 +6,7 @@
 //! reservations and claims the lowest free slot), and the database's unique constraints stay
 //! the final arbiter: a backend that loses a race retries or reports `Conflict`.
 
+pub mod bulk;
 pub(crate) mod conflicts;
 pub mod filters;
 pub mod forecast_requests;
@@ -24,6 +25,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 
+pub use bulk::{BulkJobStore, ProgressRecorded};
 pub use filters::{AuditFilter, HostFilter, RegionFilter, ReservationFilter, SearchFilter, SearchHit, TimeRange};
 pub use forecast_requests::ForecastRequestStore;
 pub use jobs::{
@@ -370,6 +372,7 @@ pub trait Store:
     + RuleStore
     + StatisticsStore
     + ForecastRequestStore
+    + BulkJobStore
 {
     /// Short backend name for health output, e.g. `sqlite`.
     fn backend(&self) -> &'static str;

@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod bulk;
 mod comments;
 mod countries;
 mod errors;

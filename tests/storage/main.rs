@@ -200,6 +200,10 @@ macro_rules! conformance {
             concurrent_recordings_of_one_forecast_request_leave_one_record,
             requests_since_a_cutoff_are_paged_by_id_and_older_ones_are_left_out,
             forgetting_and_pruning_delete_exactly_the_named_and_the_old_requests,
+            // bulk jobs
+            a_bulk_job_resumed_after_its_holder_died_records_every_position_exactly_once,
+            a_cancelled_bulk_job_keeps_its_progress_and_is_never_taken_again,
+            finished_bulk_jobs_are_listed_newest_first_and_pruned_after_retention,
         ]);
     };
     (@tests $every:tt $backend:ident, $factory:path, [$($(#[$attr:meta])* $name:ident),* $(,)?]) => {

@@ -1,6 +1,7 @@
 //! Assembles the resource routers, each behind the guard of its rate-limit class.
 
 mod audit;
+mod bulk;
 mod comments;
 mod countries;
 mod forecast;
@@ -47,7 +48,7 @@ pub(crate) fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(quotas::router())
         .route_layer(guarded(Policy::Core));
     let writes = interpret::router().route_layer(guarded(Policy::CoreWrite));
-    let bulk = hosts::bulk_router().route_layer(guarded(Policy::Bulk));
+    let bulk = hosts::bulk_router().merge(bulk::tags_router()).route_layer(guarded(Policy::Bulk));
     let dashboard = statistics::dashboard_router().route_layer(guarded(Policy::Dashboard));
     let standard = OpenApiRouter::new()
         .merge(reservations::router())
@@ -61,6 +62,7 @@ pub(crate) fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(schedules::router())
         .merge(utilization::router())
         .merge(velocity::router())
+        .merge(bulk::jobs_router())
         .route_layer(guarded(Policy::Standard));
     let public = shares::public_router().route_layer(from_fn_with_state(state.clone(), shares::public_limit));
     OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -1,5 +1,6 @@
 //! The jobs, one file each: plain async functions over the [`Platform`], returning a summary.
 
+pub mod bulk_tags;
 pub mod deliver_webhook;
 pub mod delivery_pruning;
 pub mod dispatch_events;

@@ -2,6 +2,7 @@
 //! `ipam verify-indexes` compares a live database against them, and a test checks that the
 //! SQLite DDL creates an index of the same name for each.
 
+mod bulk_job_inputs;
 mod core;
 mod forecast_requests;
 mod job_platform;
@@ -9,6 +10,7 @@ mod notification_rule_state;
 mod notifications;
 mod user_stats;
 
+pub use bulk_job_inputs::BULK_JOB_INPUT_ALTERS;
 pub use core::{CORE_COLLECTIONS, PREFERENCE_COLLECTIONS, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS};
 pub use forecast_requests::{FORECAST_REQUEST_COLLECTIONS, FORECAST_REQUEST_RETENTION_SECS};
 pub use job_platform::{DELIVERY_RETENTION_SECS, JOB_PLATFORM_COLLECTIONS};

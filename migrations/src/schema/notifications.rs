@@ -48,22 +48,7 @@ pub const NOTIFICATION_AND_BULK_JOB_COLLECTIONS: &[CollectionSpec] = &[
             // processing) jobs never expire.
             ttl("bulk_job_completed_idx", &[("completed_at", 1)], BULK_JOB_RETENTION_SECS),
         ],
-        validator: r#"{"bsonType": "object",
-            "required": ["_id", "job_id", "user_id", "operation_type", "total_items", "processed_items",
-                         "successful_items", "failed_items", "status", "results", "created_at"],
-            "properties": {
-                "_id": {"bsonType": "string"},
-                "job_id": {"bsonType": "string"},
-                "user_id": {"bsonType": "string"},
-                "operation_type": {"bsonType": "string", "minLength": 1},
-                "total_items": {"bsonType": ["int", "long"], "minimum": 0},
-                "processed_items": {"bsonType": ["int", "long"], "minimum": 0},
-                "successful_items": {"bsonType": ["int", "long"], "minimum": 0},
-                "failed_items": {"bsonType": ["int", "long"], "minimum": 0},
-                "status": {"enum": ["pending", "processing", "completed", "failed"]},
-                "results": {"bsonType": "array"},
-                "created_at": {"bsonType": "date"},
-                "completed_at": {"bsonType": ["date", "null"]}}}"#,
+        validator: BULK_JOBS_VALIDATOR_V6,
     },
 ];
 
@@ -102,3 +87,22 @@ pub(crate) const NOTIFICATION_RULES_VALIDATOR_V6: &str = r#"{"bsonType": "object
         "last_triggered": {"bsonType": ["date", "null"]},
         "created_at": {"bsonType": "date"},
         "updated_at": {"bsonType": "date"}}}"#;
+
+/// `ipam_bulk_jobs` as migration 6 created it (migration 10 replaces it; its rollback puts this
+/// one back).
+pub(crate) const BULK_JOBS_VALIDATOR_V6: &str = r#"{"bsonType": "object",
+            "required": ["_id", "job_id", "user_id", "operation_type", "total_items", "processed_items",
+                         "successful_items", "failed_items", "status", "results", "created_at"],
+            "properties": {
+                "_id": {"bsonType": "string"},
+                "job_id": {"bsonType": "string"},
+                "user_id": {"bsonType": "string"},
+                "operation_type": {"bsonType": "string", "minLength": 1},
+                "total_items": {"bsonType": ["int", "long"], "minimum": 0},
+                "processed_items": {"bsonType": ["int", "long"], "minimum": 0},
+                "successful_items": {"bsonType": ["int", "long"], "minimum": 0},
+                "failed_items": {"bsonType": ["int", "long"], "minimum": 0},
+                "status": {"enum": ["pending", "processing", "completed", "failed"]},
+                "results": {"bsonType": "array"},
+                "created_at": {"bsonType": "date"},
+                "completed_at": {"bsonType": ["date", "null"]}}}"#;

@@ -106,7 +106,7 @@ pub enum NotificationType {
     ReservationExpiring,
     /// A reservation expired and no longer holds its address.
     ReservationExpired,
-    /// A bulk job finished (raised by bulk jobs once they exist; no constructor yet).
+    /// A bulk job finished (completed, or failed); see `domain::bulk`.
     BulkJobFinished,
 }
 
@@ -160,6 +160,8 @@ pub enum NotificationResource {
     Reservation,
     /// A webhook (its webhook id).
     Webhook,
+    /// A bulk job (its job id).
+    BulkJob,
 }
 
 impl NotificationResource {
@@ -171,12 +173,13 @@ impl NotificationResource {
             Self::Country => "country",
             Self::Reservation => "reservation",
             Self::Webhook => "webhook",
+            Self::BulkJob => "bulk_job",
         }
     }
 
     /// Parses a stored name.
     pub fn from_stored(raw: &str) -> Option<Self> {
-        [Self::Region, Self::Host, Self::Country, Self::Reservation, Self::Webhook]
+        [Self::Region, Self::Host, Self::Country, Self::Reservation, Self::Webhook, Self::BulkJob]
             .into_iter()
             .find(|r| r.as_str() == raw)
     }
@@ -189,6 +192,7 @@ impl NotificationResource {
             Self::Country => "countries",
             Self::Reservation => "reservations",
             Self::Webhook => "webhooks",
+            Self::BulkJob => "bulk/jobs",
         };
         format!("/ipam/{collection}/{id}")
     }

@@ -11,6 +11,7 @@
 //! its audit records and its events commit together.
 
 mod audit;
+mod bulk;
 mod capacity;
 mod comments;
 mod countries;

@@ -336,7 +336,7 @@ impl MongoStore {
         let seen_status = current.status.clone();
         let mut region = Region::try_from(current)?;
         let before = region.clone();
-        let changes = region.apply(patch);
+        let changes = region.apply(patch)?;
         if changes.is_empty() {
             return Ok(Some(region));
         }

@@ -295,7 +295,7 @@ impl HostStore for SqliteStore {
         let mut tx = self.write().await?;
         let mut host = fetch_host(&mut tx, user, id).await?.ok_or_else(|| IpamError::not_found("host", id.as_str()))?;
         let before = host.clone();
-        let changes = host.apply(patch);
+        let changes = host.apply(patch)?;
         if changes.is_empty() {
             return Ok(host);
         }

@@ -6,6 +6,7 @@
 //! retrying; the unique indexes still reject anything that slips past the occupancy bitmaps.
 
 mod audit;
+mod bulk;
 mod comments;
 mod countries;
 mod errors;

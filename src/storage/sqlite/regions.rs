@@ -276,7 +276,7 @@ impl RegionStore for SqliteStore {
         let (mut region, _) =
             fetch_region(&mut tx, user, id).await?.ok_or_else(|| IpamError::not_found("region", id.as_str()))?;
         let before = region.clone();
-        let changes = region.apply(patch);
+        let changes = region.apply(patch)?;
         if changes.is_empty() {
             return Ok(region);
         }

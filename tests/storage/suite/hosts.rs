@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use ipam_core::domain::{
     Application, AuditAction, AuditResource, DeviceType, FieldChange, Host, HostDetails, HostId, HostPatch, HostStatus,
-    Notes, OsType, OwnerLabel, Purpose, QuotaDefaults, RegionId, RegionPatch, RegionStatus, TenAddress,
+    Notes, OsType, OwnerLabel, Purpose, QuotaDefaults, RegionId, RegionPatch, RegionStatus, TagChange, TenAddress,
 };
 use ipam_core::error::ConflictKind;
 use ipam_core::storage::{AllocateHosts, AuditFilter, HostFilter, HostNames, Placement, ReleaseOutcome, Store};
@@ -308,7 +308,7 @@ pub async fn updating_a_host_returns_it_and_audits_the_snapshot_before_and_each_
         notes: Some(None),
         owner: Some(OwnerLabel::parse("team-ops").unwrap()),
         status: Some(HostStatus::Reserved),
-        tags: Some(tags(json!({"role": "db"}))),
+        tags: Some(TagChange::replace(tags(json!({"role": "db"})))),
         ..Default::default()
     };
 
@@ -365,7 +365,7 @@ pub async fn a_host_patch_that_changes_nothing_writes_no_audit_event(store: Arc<
         application: Some(None),
         owner: Some(OwnerLabel::parse("alice").unwrap()),
         status: Some(HostStatus::Active),
-        tags: Some(tags(json!({}))),
+        tags: Some(TagChange::replace(tags(json!({})))),
         ..Default::default()
     };
 

@@ -5,6 +5,7 @@
 //! timestamps read back can be compared exactly.
 
 mod audit;
+mod bulk_jobs;
 mod comments;
 mod countries;
 mod events;
@@ -27,6 +28,7 @@ mod statistics;
 mod webhook_state;
 
 pub use audit::*;
+pub use bulk_jobs::*;
 pub use comments::*;
 pub use countries::*;
 pub use events::*;

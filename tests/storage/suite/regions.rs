@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use ipam_core::domain::{
     AuditAction, AuditResource, Country, CountryCode, Description, FieldChange, NewRegion, OwnerLabel, QuotaDefaults,
-    RegionId, RegionName, RegionPatch, RegionStatus, Tags,
+    RegionId, RegionName, RegionPatch, RegionStatus, TagChange, Tags,
 };
 use ipam_core::error::ConflictKind;
 use ipam_core::storage::{AuditFilter, HostFilter, RegionFilter, Store};
@@ -228,7 +228,7 @@ pub async fn updating_a_region_returns_it_and_audits_the_snapshot_before_and_eac
         description: Some(Description::parse("new text").unwrap()),
         owner: Some(OwnerLabel::parse("team-net").unwrap()),
         status: Some(RegionStatus::Reserved),
-        tags: Some(tags(json!({"env": "prod", "tier": "1"}))),
+        tags: Some(TagChange::replace(tags(json!({"env": "prod", "tier": "1"})))),
     };
 
     let updated = s.update_region(&alice, &before.id, &patch, Some(&reason("re-organisation")), at(10)).await.unwrap();
@@ -286,7 +286,7 @@ pub async fn a_region_patch_that_changes_nothing_writes_no_audit_event(store: Ar
         description: Some(Description::empty()),
         owner: Some(OwnerLabel::parse("alice").unwrap()),
         status: Some(RegionStatus::Active),
-        tags: Some(tags(json!({"env": "dev"}))),
+        tags: Some(TagChange::replace(tags(json!({"env": "dev"})))),
     };
 
     let unchanged = s.update_region(&alice, &r.id, &same, Some(&reason("nothing really")), at(5)).await.unwrap();
@@ -375,7 +375,7 @@ pub async fn unknown_regions_cannot_be_updated_or_retired(store: Arc<dyn Store>)
     let s = &*store;
     let alice = user("alice");
     let missing = RegionId::generate();
-    let patch = RegionPatch { tags: Some(Tags::empty()), ..Default::default() };
+    let patch = RegionPatch { tags: Some(TagChange::replace(Tags::empty())), ..Default::default() };
 
     expect_not_found(s.update_region(&alice, &missing, &patch, None, at(0)).await);
     expect_not_found(retire(s, &alice, &missing, true, at(0)).await);

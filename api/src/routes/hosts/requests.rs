@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use ipam_core::domain::{
     Application, CostCenter, DeviceType, HostDetails, HostId, HostPatch, HostStatus, Hostname, HostnamePrefix, NewHost,
-    Notes, OsType, OwnerLabel, PageRequest, Purpose, Reason, RegionId, SearchText, Tags,
+    Notes, OsType, OwnerLabel, PageRequest, Purpose, Reason, RegionId, SearchText, TagChange, Tags,
 };
 use ipam_core::error::FieldErrors;
 use ipam_core::service::{BatchRequest, HostQuery};
@@ -232,7 +232,7 @@ impl UpdateHostRequest {
             notes: clearable(&mut e, "notes", self.notes, Notes::parse_optional),
             owner: self.owner.and_then(|v| e.check("owner", OwnerLabel::parse(&v))),
             status: self.status.and_then(|v| e.check("status", HostStatus::parse(&v))),
-            tags: self.tags.and_then(|v| e.check("tags", Tags::parse(&v))),
+            tags: self.tags.and_then(|v| e.check("tags", Tags::parse(&v))).map(TagChange::replace),
         };
         let reason = self.reason.and_then(|v| e.check("reason", Reason::parse(&v)));
         if e.is_empty() { Ok((patch, reason)) } else { Err(ApiError::fields(e)) }

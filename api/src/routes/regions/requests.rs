@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use ipam_core::domain::{
-    Description, NewRegion, OwnerLabel, Reason, RegionName, RegionPatch, RegionStatus, SearchText, Tags,
+    Description, NewRegion, OwnerLabel, Reason, RegionName, RegionPatch, RegionStatus, SearchText, TagChange, Tags,
 };
 use ipam_core::error::FieldErrors;
 use ipam_core::service::RegionQuery;
@@ -92,7 +92,7 @@ impl UpdateRegionRequest {
             description: self.description.and_then(|v| e.check("description", Description::parse(&v))),
             owner: owner(&mut e, self.owner),
             status: self.status.and_then(|v| e.check("status", RegionStatus::parse(&v))),
-            tags: self.tags.and_then(|v| e.check("tags", Tags::parse(&v))),
+            tags: self.tags.and_then(|v| e.check("tags", Tags::parse(&v))).map(TagChange::replace),
         };
         let reason = self.reason.and_then(|v| e.check("reason", Reason::parse(&v)));
         if e.is_empty() { Ok((patch, reason)) } else { Err(ApiError::fields(e)) }

@@ -167,7 +167,7 @@ impl MongoStore {
         let seen = HostDoc::new(&Host::try_from(current.clone())?);
         let mut host = Host::try_from(current)?;
         let before = host.clone();
-        let changes = host.apply(patch);
+        let changes = host.apply(patch)?;
         if changes.is_empty() {
             return Ok(Some(host));
         }

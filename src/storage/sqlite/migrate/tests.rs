@@ -14,16 +14,26 @@ async fn store() -> (SqliteStore, tempfile::TempDir) {
     (SqliteStore::connect(&url, 1).await.unwrap(), dir)
 }
 
-/// Rolls back every migration newer than `version`, newest first.
-async fn roll_back_newer_than(pool: &SqlitePool, version: u32) {
-    for m in MIGRATIONS.iter().rev().take_while(|m| m.version > version) {
-        assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, m.version);
-    }
+/// Every migration version from `version` on, oldest first.
+fn from(version: u32) -> Vec<u32> {
+    MIGRATIONS.iter().map(|m| m.version).filter(|v| *v >= version).collect()
 }
 
-/// Every migration version from `version` on, in order (what re-applying from it applies).
-fn versions_from(version: u32) -> Vec<u32> {
-    MIGRATIONS.iter().map(|m| m.version).filter(|v| *v >= version).collect()
+/// Rolls back, newest first, until migration `version` is rolled back; the versions rolled back.
+async fn rollback_through(pool: &SqlitePool, version: u32) -> Vec<u32> {
+    let mut rolled = Vec::new();
+    while let Some(m) = rollback_latest(pool).await.unwrap() {
+        rolled.push(m.version);
+        if m.version <= version {
+            break;
+        }
+    }
+    rolled
+}
+
+/// [`from`], newest first: the order [`rollback_through`] goes in.
+fn newest_first(version: u32) -> Vec<u32> {
+    from(version).into_iter().rev().collect()
 }
 
 async fn exec(pool: &SqlitePool, sql: &str) -> Result<(), sqlx::Error> {
@@ -45,12 +55,8 @@ async fn migration_6_creates_verifies_and_rolls_back_notifications_rules_and_bul
         assert!(r.is_ok() && r.extra.is_empty() && r.expected > 0, "{r:?}");
     }
 
-    // Later migrations go first (7 alters two of these tables).
-    roll_back_newer_than(pool, 8).await;
-    assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
-    assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 7);
-    let rolled = rollback_latest(pool).await.unwrap().unwrap();
-    assert_eq!(rolled.version, 6);
+    // Later migrations (7 and 10 alter these tables) go first.
+    assert_eq!(rollback_through(pool, 6).await, newest_first(6));
     let reports = verify_indexes(pool).await.unwrap();
     for r in &reports {
         // Migration 6's tables and those of every later migration.
@@ -61,7 +67,7 @@ async fn migration_6_creates_verifies_and_rolls_back_notifications_rules_and_bul
     assert!(states.iter().all(|s| s.applied_at.is_some() == (s.migration.version < 6)));
 
     let again = apply_pending(pool).await.unwrap();
-    assert_eq!(again.iter().map(|a| a.migration.version).collect::<Vec<_>>(), versions_from(6));
+    assert_eq!(again.iter().map(|a| a.migration.version).collect::<Vec<_>>(), from(6));
     assert!(verify_indexes(pool).await.unwrap().iter().all(|r| r.is_ok()));
 }
 
@@ -165,9 +171,7 @@ async fn migration_7_alters_the_notification_tables_in_place_and_its_rollback_ke
     apply_pending(pool).await.unwrap();
     let notification_columns_7 = columns(pool, "ipam_notifications").await;
     let rule_columns_7 = columns(pool, "ipam_notification_rules").await;
-    roll_back_newer_than(pool, 8).await;
-    assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
-    assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 7);
+    assert_eq!(rollback_through(pool, 7).await, newest_first(7));
     let notification_columns_6 = columns(pool, "ipam_notifications").await;
     let rule_columns_6 = columns(pool, "ipam_notification_rules").await;
     assert!(!notification_columns_6.contains(&"dedup_key".to_owned()), "{notification_columns_6:?}");
@@ -176,7 +180,7 @@ async fn migration_7_alters_the_notification_tables_in_place_and_its_rollback_ke
 
     // Applied over existing rows: each gets its backfill.
     let applied = apply_pending(pool).await.unwrap();
-    assert_eq!(applied.iter().map(|a| a.migration.version).collect::<Vec<_>>(), versions_from(7));
+    assert_eq!(applied.iter().map(|a| a.migration.version).collect::<Vec<_>>(), from(7));
     assert_eq!(columns(pool, "ipam_notifications").await, notification_columns_7);
     assert_eq!(columns(pool, "ipam_notification_rules").await, rule_columns_7);
     let keys: Vec<(String, String)> =
@@ -230,9 +234,7 @@ async fn migration_7_alters_the_notification_tables_in_place_and_its_rollback_ke
     assert!(exec(pool, &state("", 0, 0)).await.is_err(), "an empty resource key");
 
     // The rollback undoes exactly the alterations: rows stay, with migration 6's columns.
-    roll_back_newer_than(pool, 8).await;
-    assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
-    assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 7);
+    assert_eq!(rollback_through(pool, 7).await, newest_first(7));
     assert_eq!(columns(pool, "ipam_notifications").await, notification_columns_6);
     assert_eq!(columns(pool, "ipam_notification_rules").await, rule_columns_6);
     assert_eq!(count(pool, "ipam_notifications").await, 5);
@@ -242,15 +244,15 @@ async fn migration_7_alters_the_notification_tables_in_place_and_its_rollback_ke
     assert!(!report(STATE_TABLE).exists);
     let missing: Vec<&str> = report("ipam_notifications").missing.iter().map(|i| i.name).collect();
     assert_eq!(missing, ["notification_user_dedup_idx"]);
-    assert!(report("ipam_notification_rules").is_ok() && report("ipam_bulk_jobs").is_ok());
+    assert!(report("ipam_notification_rules").is_ok());
+    // Migration 10 (rolled back with it) added the bulk jobs' lease index.
+    let missing: Vec<&str> = report("ipam_bulk_jobs").missing.iter().map(|i| i.name).collect();
+    assert_eq!(missing, ["bulk_job_status_lease_idx"]);
     let states = status(pool).await.unwrap();
     assert!(states.iter().all(|s| s.applied_at.is_some() == (s.migration.version < 7)));
 
     // And it applies again over the kept rows (newer rows get a legacy key too).
-    assert_eq!(
-        apply_pending(pool).await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(),
-        versions_from(7)
-    );
+    assert_eq!(apply_pending(pool).await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(), from(7));
     assert!(verify_indexes(pool).await.unwrap().iter().all(|r| r.is_ok() && r.extra.is_empty()));
     let n4: String = sqlx::query_scalar("SELECT dedup_key FROM ipam_notifications WHERE notification_id = 'n4'")
         .fetch_one(pool)
@@ -265,8 +267,7 @@ async fn migration_8_starts_each_users_counters_from_their_audit_history_and_rol
     let (store, _dir) = store().await;
     let pool = store.pool();
     apply_pending(pool).await.unwrap();
-    roll_back_newer_than(pool, 8).await;
-    assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
+    assert_eq!(rollback_through(pool, 8).await, newest_first(8));
     let audit = |id: &str, user: &str, resource: &str, action: &str| {
         format!(
             "INSERT INTO ipam_audit_history (audit_id, user_id, actor_id, actor_username, action_type, resource_type,
@@ -288,7 +289,7 @@ async fn migration_8_starts_each_users_counters_from_their_audit_history_and_rol
     }
 
     let applied = apply_pending(pool).await.unwrap();
-    assert_eq!(applied.iter().map(|a| a.migration.version).collect::<Vec<_>>(), versions_from(8));
+    assert_eq!(applied.iter().map(|a| a.migration.version).collect::<Vec<_>>(), from(8));
     let rows: Vec<(String, i64, i64, i64, String)> = sqlx::query_as(
         "SELECT user_id, data_version, retired_regions, released_hosts, updated_at FROM ipam_user_stats ORDER BY user_id",
     )
@@ -305,8 +306,7 @@ async fn migration_8_starts_each_users_counters_from_their_audit_history_and_rol
     );
     assert!(exec(pool, "UPDATE ipam_user_stats SET data_version = -1").await.is_err(), "counters are never negative");
 
-    roll_back_newer_than(pool, 8).await;
-    assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
+    assert_eq!(rollback_through(pool, 8).await, newest_first(8));
     assert_eq!(columns(pool, "ipam_user_stats").await, Vec::<String>::new(), "the table is gone");
     assert_eq!(count(pool, "ipam_audit_history").await, 6, "the history it was computed from stays");
 }
@@ -335,12 +335,62 @@ async fn migration_9_keeps_one_forecast_request_per_user_forecast_and_rolls_back
     assert_eq!(count(pool, "ipam_forecast_requests").await, 4);
     assert!(verify_indexes(pool).await.unwrap().iter().all(|r| r.is_ok() && r.extra.is_empty()));
 
-    roll_back_newer_than(pool, 9).await;
-    assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 9);
+    assert_eq!(rollback_through(pool, 9).await, newest_first(9));
     assert_eq!(columns(pool, "ipam_forecast_requests").await, Vec::<String>::new(), "the table is gone");
-    assert_eq!(
-        apply_pending(pool).await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(),
-        versions_from(9)
-    );
+    assert_eq!(apply_pending(pool).await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(), from(9));
     assert_eq!(count(pool, "ipam_forecast_requests").await, 0);
+}
+
+#[tokio::test]
+async fn migration_10_rebuilds_the_bulk_jobs_in_place_and_its_rollback_keeps_their_rows() {
+    let (store, _dir) = store().await;
+    let pool = store.pool();
+    apply_pending(pool).await.unwrap();
+    let columns_10 = columns(pool, "ipam_bulk_jobs").await;
+    assert_eq!(rollback_through(pool, 10).await, newest_first(10));
+    let columns_6 = columns(pool, "ipam_bulk_jobs").await;
+    assert!(!columns_6.contains(&"cursor".to_owned()), "{columns_6:?}");
+    // A job as migration 6 shaped it (the original never stored inputs).
+    exec(
+        pool,
+        "INSERT INTO ipam_bulk_jobs (job_id, user_id, operation_type, total_items, processed_items, status, created_at)
+         VALUES ('j1', 'u1', 'bulk_tag_update', 150, 0, 'pending', '2026-01-01T00:00:00.000000Z')",
+    )
+    .await
+    .unwrap();
+    assert!(
+        exec(pool, "UPDATE ipam_bulk_jobs SET status = 'cancelled'").await.is_err(),
+        "migration 6 knows no cancelled jobs"
+    );
+
+    assert_eq!(apply_pending(pool).await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(), from(10));
+    assert_eq!(columns(pool, "ipam_bulk_jobs").await, columns_10);
+    let kept: (String, i64, Option<String>) =
+        sqlx::query_as("SELECT status, cursor, resource_ids FROM ipam_bulk_jobs WHERE job_id = 'j1'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(kept, ("pending".to_owned(), 0, None), "kept, cursor backfilled, no inputs");
+    exec(pool, "UPDATE ipam_bulk_jobs SET status = 'cancelled'").await.unwrap();
+    assert!(exec(pool, "UPDATE ipam_bulk_jobs SET cursor = -1").await.is_err(), "a cursor is never negative");
+    exec(
+        pool,
+        "INSERT INTO ipam_bulk_job_results (job_id, position, resource_id, success, message) VALUES ('j1', 0, 'r', 1, 'ok')",
+    )
+    .await
+    .unwrap();
+    assert!(verify_indexes(pool).await.unwrap().iter().all(|r| r.is_ok() && r.extra.is_empty()));
+
+    // The rollback keeps every job (a cancelled one becomes failed) and drops the results.
+    assert_eq!(rollback_through(pool, 10).await, newest_first(10));
+    assert_eq!(columns(pool, "ipam_bulk_jobs").await, columns_6);
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM ipam_bulk_jobs WHERE job_id = 'j1'").fetch_one(pool).await.unwrap();
+    assert_eq!(status, "failed");
+    assert_eq!(columns(pool, "ipam_bulk_job_results").await, Vec::<String>::new(), "the results table is gone");
+    let reports = verify_indexes(pool).await.unwrap();
+    let jobs = reports.iter().find(|r| r.collection == "ipam_bulk_jobs").unwrap();
+    let missing: Vec<&str> = jobs.missing.iter().map(|i| i.name).collect();
+    assert_eq!(missing, ["bulk_job_status_lease_idx"]);
+    assert_eq!(apply_pending(pool).await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(), from(10));
 }
