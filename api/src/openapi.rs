@@ -28,6 +28,7 @@ use utoipa::{Modify, OpenApi};
         (name = "webhooks", description = "Signed event deliveries to your URLs, with retries and a delivery log"),
         (name = "notifications", description = "Your in-app notifications and the rules that raise them"),
         (name = "statistics", description = "Figures over your namespace: the dashboard, capacity forecasts and allocation trends"),
+        (name = "bulk", description = "Bulk tag operations, applied at once or as resumable jobs"),
         (name = "operations", description = "Health and monitoring"),
     )
 )]

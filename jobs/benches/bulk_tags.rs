@@ -42,9 +42,9 @@ async fn bench(label: &str, database_url: Option<String>) -> anyhow::Result<()> 
     let clock = Arc::new(SystemClock);
     let quotas = QuotaDefaults { regions: 1_000, hosts: 20_000 };
     let rules = WebhookRules { targets: Arc::new(PublicTargets { allow_private: false }), max_per_user: 25 };
-    let ipam = Ipam::new(store.clone(), clock.clone(), quotas, rules).await?;
+    let ipam = Arc::new(Ipam::new(store.clone(), clock, quotas, rules).await?);
     let queue = JobQueue::open(&settings).await?;
-    let platform = Platform::new(store.clone(), queue, clock, Arc::new(settings.clone()))?;
+    let platform = Platform::new(ipam.clone(), queue, Arc::new(settings.clone()))?;
     let actor = Actor {
         user_id: UserId::parse("bench").map_err(anyhow::Error::msg)?,
         username: Username::parse("bench").map_err(anyhow::Error::msg)?,

@@ -202,6 +202,7 @@ pub(crate) struct JobResponse {
 
 /// Pagination.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PageParams {
     /// Page number, from 1.
@@ -263,8 +264,8 @@ async fn bulk_tags(
 }
 
 /// One of your bulk jobs: status, progress and a page of its per-id results.
-#[utoipa::path(get, path = "/ipam/bulk/jobs/{job}", tag = "bulk",
-    params(("job" = String, Path, description = "The job_id"), PageParams),
+#[utoipa::path(get, path = "/ipam/bulk/jobs/{job_id}", tag = "bulk",
+    params(("job_id" = String, Path, description = "The job"), PageParams),
     responses((status = 200, body = JobResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 async fn get_job(
     State(s): State<AppState>,
@@ -296,8 +297,8 @@ async fn list_jobs(
 
 /// Cancels a pending or running job: it stops before its next resource (what it did stays
 /// done). A finished job is a 409 conflict.
-#[utoipa::path(delete, path = "/ipam/bulk/jobs/{job}", tag = "bulk",
-    params(("job" = String, Path, description = "The job_id")),
+#[utoipa::path(delete, path = "/ipam/bulk/jobs/{job_id}", tag = "bulk",
+    params(("job_id" = String, Path, description = "The job")),
     responses((status = 200, body = JobSummary), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn cancel_job(
