@@ -192,6 +192,27 @@ pub(crate) fn shorten(raw: &str) -> String {
 }
 
 /// Helpers for turning raw query values into domain values, collecting every problem.
+/// `page` and `page_size` alone: the query of every list that has no filters.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PageParams {
+    /// Page number, from 1.
+    page: Option<String>,
+    /// Items per page, 1–100 (default 50).
+    page_size: Option<String>,
+}
+
+impl PageParams {
+    /// The page asked for, or a 422 naming the bad parameter.
+    pub(crate) fn request(&self) -> Result<PageRequest, ApiError> {
+        let mut p = QueryParser::new();
+        let page = p.page(self.page.as_ref(), self.page_size.as_ref());
+        p.finish()?;
+        Ok(page)
+    }
+}
+
 pub(crate) struct QueryParser {
     errors: FieldErrors,
 }

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use ipam_core::domain::{AuditAction, AuditId, AuditResource, HostId, OctetRange, PageRequest, RegionId};
+use ipam_core::domain::{AuditAction, AuditId, AuditResource, HostId, OctetRange, RegionId};
 use ipam_core::storage::AuditFilter;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use crate::auth::{Auth, Read};
 use crate::dto::{AuditEventResponse, PageResponse};
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{AppQuery, PathId, QueryParser, shorten};
+use crate::extract::{AppQuery, PageParams, PathId, QueryParser, shorten};
 use crate::state::AppState;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -81,50 +81,32 @@ async fn get_audit_event(
     Ok(Json(s.ipam.audit_event(&actor, &id).await?.into()))
 }
 
-/// Pagination of a history.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct HistoryParams {
-    /// Page number, from 1.
-    page: Option<String>,
-    /// Items per page, 1–100 (default 50).
-    page_size: Option<String>,
-}
-
-fn page(q: &HistoryParams) -> ApiResult<PageRequest> {
-    let mut p = QueryParser::new();
-    let page = p.page(q.page.as_ref(), q.page_size.as_ref());
-    p.finish()?;
-    Ok(page)
-}
-
 /// A region's history (also after it was retired), newest first.
 #[utoipa::path(get, path = "/ipam/regions/{region_id}/audit", tag = "audit",
-    params(("region_id" = String, Path, description = "Region id"), HistoryParams),
+    params(("region_id" = String, Path, description = "Region id"), PageParams),
     responses((status = 200, body = PageResponse<AuditEventResponse>), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn region_history(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
     PathId(id): PathId<RegionId>,
-    AppQuery(q): AppQuery<HistoryParams>,
+    AppQuery(q): AppQuery<PageParams>,
 ) -> ApiResult<Json<PageResponse<AuditEventResponse>>> {
-    let events = s.ipam.resource_history(&actor, AuditResource::Region, id.as_str(), page(&q)?).await?;
+    let events = s.ipam.resource_history(&actor, AuditResource::Region, id.as_str(), q.request()?).await?;
     Ok(Json(PageResponse::from_page(events, AuditEventResponse::from)))
 }
 
 /// A host's history (also after it was released), newest first.
 #[utoipa::path(get, path = "/ipam/hosts/{host_id}/audit", tag = "audit",
-    params(("host_id" = String, Path, description = "Host id"), HistoryParams),
+    params(("host_id" = String, Path, description = "Host id"), PageParams),
     responses((status = 200, body = PageResponse<AuditEventResponse>), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn host_history(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
     PathId(id): PathId<HostId>,
-    AppQuery(q): AppQuery<HistoryParams>,
+    AppQuery(q): AppQuery<PageParams>,
 ) -> ApiResult<Json<PageResponse<AuditEventResponse>>> {
-    let events = s.ipam.resource_history(&actor, AuditResource::Host, id.as_str(), page(&q)?).await?;
+    let events = s.ipam.resource_history(&actor, AuditResource::Host, id.as_str(), q.request()?).await?;
     Ok(Json(PageResponse::from_page(events, AuditEventResponse::from)))
 }

@@ -15,14 +15,14 @@ use ipam_core::service::BulkTagOutcome;
 use ipam_jobs::{Envelope, Job};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{Auth, Read, Update};
 use crate::dto::PageResponse;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppQuery, PathId, QueryParser};
+use crate::extract::{AppJson, AppQuery, PageParams, PathId};
 use crate::state::AppState;
 
 /// `POST /ipam/bulk/tags` (bulk class: 10 per hour and user).
@@ -200,24 +200,6 @@ pub(crate) struct JobResponse {
     pagination: Value,
 }
 
-/// Pagination.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PageParams {
-    /// Page number, from 1.
-    page: Option<String>,
-    /// Items per page, 1–100 (default 50).
-    page_size: Option<String>,
-}
-
-fn page(q: &PageParams) -> ApiResult<ipam_core::domain::PageRequest> {
-    let mut p = QueryParser::new();
-    let page = p.page(q.page.as_ref(), q.page_size.as_ref());
-    p.finish()?;
-    Ok(page)
-}
-
 /// Adds, removes or replaces tags on up to 10,000 of your regions or hosts. Up to 100 ids are
 /// applied now (200, one result per id); more become a job (202 + `Location`).
 #[utoipa::path(post, path = "/ipam/bulk/tags", tag = "bulk", request_body = BulkTagRequest,
@@ -273,7 +255,7 @@ async fn get_job(
     PathId(id): PathId<BulkJobId>,
     AppQuery(q): AppQuery<PageParams>,
 ) -> ApiResult<Json<JobResponse>> {
-    let request = page(&q)?;
+    let request = q.request()?;
     let job = s.ipam.bulk_job(&actor, &id).await?;
     let results = s.ipam.bulk_job_results(&actor, &id, request).await?;
     // The standard list envelope's two fields, next to the job's own.
@@ -291,7 +273,7 @@ async fn list_jobs(
     Auth(actor, ..): Auth<Read>,
     AppQuery(q): AppQuery<PageParams>,
 ) -> ApiResult<Json<PageResponse<JobSummary>>> {
-    let jobs = s.ipam.bulk_jobs(&actor, page(&q)?).await?;
+    let jobs = s.ipam.bulk_jobs(&actor, q.request()?).await?;
     Ok(Json(PageResponse::from_page(jobs, |j| JobSummary::from(&j))))
 }
 

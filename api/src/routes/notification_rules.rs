@@ -7,17 +7,17 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use ipam_core::domain::{NotificationRule, PageRequest, RuleId, RulePatchRequest, RuleRequest};
+use ipam_core::domain::{NotificationRule, RuleId, RulePatchRequest, RuleRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{Auth, Read, Update};
 use crate::dto::{PageResponse, created};
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppQuery, PathId, QueryParser};
+use crate::extract::{AppJson, AppQuery, PageParams, PathId};
 use crate::state::AppState;
 
 /// Rule management (authenticated, standard class).
@@ -135,24 +135,6 @@ impl From<NotificationRule> for RuleResponse {
     }
 }
 
-/// Pagination.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RulePageParams {
-    /// Page number, from 1.
-    page: Option<String>,
-    /// Items per page, 1–100 (default 50).
-    page_size: Option<String>,
-}
-
-fn page(q: &RulePageParams) -> ApiResult<PageRequest> {
-    let mut p = QueryParser::new();
-    let page = p.page(q.page.as_ref(), q.page_size.as_ref());
-    p.finish()?;
-    Ok(page)
-}
-
 /// Creates a rule (each bad field is named in the 422; 409 past the per-user limit).
 #[utoipa::path(post, path = "/ipam/notifications/rules", tag = "notifications", request_body = CreateRuleRequest,
     responses((status = 201, body = RuleResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -167,14 +149,14 @@ async fn create_rule(
 }
 
 /// Your rules, newest first.
-#[utoipa::path(get, path = "/ipam/notifications/rules", tag = "notifications", params(RulePageParams),
+#[utoipa::path(get, path = "/ipam/notifications/rules", tag = "notifications", params(PageParams),
     responses((status = 200, body = PageResponse<RuleResponse>)), security(("bearer" = [])))]
 async fn list_rules(
     State(s): State<AppState>,
     Auth(actor, ..): Auth<Read>,
-    AppQuery(q): AppQuery<RulePageParams>,
+    AppQuery(q): AppQuery<PageParams>,
 ) -> ApiResult<Json<PageResponse<RuleResponse>>> {
-    Ok(Json(PageResponse::from_page(s.ipam.rules(&actor, page(&q)?).await?, RuleResponse::from)))
+    Ok(Json(PageResponse::from_page(s.ipam.rules(&actor, q.request()?).await?, RuleResponse::from)))
 }
 
 /// One of your rules.

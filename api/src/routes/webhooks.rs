@@ -7,21 +7,19 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use ipam_core::IpamError;
-use ipam_core::domain::{
-    Delivery, DeliveryId, Description, PageRequest, Webhook, WebhookEvents, WebhookId, WebhookPatch,
-};
+use ipam_core::domain::{Delivery, DeliveryId, Description, Webhook, WebhookEvents, WebhookId, WebhookPatch};
 use ipam_core::error::FieldErrors;
 use ipam_core::service::WebhookRequest;
 use ipam_jobs::{Envelope, Job};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{Auth, Read, Update};
 use crate::dto::{PageResponse, created, double_option};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{AppJson, AppQuery, PathId, PathIds, QueryParser};
+use crate::extract::{AppJson, AppQuery, PageParams, PathId, PathIds};
 use crate::state::AppState;
 
 /// Webhook management (authenticated, standard class).
@@ -217,24 +215,6 @@ pub(crate) struct QueuedDelivery {
     status_url: String,
 }
 
-/// Pagination.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PageParams {
-    /// Page number, from 1.
-    page: Option<String>,
-    /// Items per page, 1–100 (default 50).
-    page_size: Option<String>,
-}
-
-fn page(q: &PageParams) -> ApiResult<PageRequest> {
-    let mut p = QueryParser::new();
-    let page = p.page(q.page.as_ref(), q.page_size.as_ref());
-    p.finish()?;
-    Ok(page)
-}
-
 async fn queue_delivery(s: &AppState, webhook: &WebhookId, d: &Delivery) -> ApiResult<Response> {
     s.platform
         .queue()
@@ -270,7 +250,7 @@ async fn list_webhooks(
     Auth(actor, ..): Auth<Read>,
     AppQuery(q): AppQuery<PageParams>,
 ) -> ApiResult<Json<PageResponse<WebhookResponse>>> {
-    let hooks = s.ipam.webhooks(&actor, page(&q)?).await?;
+    let hooks = s.ipam.webhooks(&actor, q.request()?).await?;
     Ok(Json(PageResponse::from_page(hooks, |w| WebhookResponse::new(w, false))))
 }
 
@@ -335,7 +315,7 @@ async fn list_deliveries(
     PathId(id): PathId<WebhookId>,
     AppQuery(q): AppQuery<PageParams>,
 ) -> ApiResult<Json<PageResponse<DeliveryResponse>>> {
-    let deliveries = s.ipam.deliveries(&actor, &id, page(&q)?).await?;
+    let deliveries = s.ipam.deliveries(&actor, &id, q.request()?).await?;
     Ok(Json(PageResponse::from_page(deliveries, DeliveryResponse::from)))
 }
 
