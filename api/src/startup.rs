@@ -105,10 +105,14 @@ impl Application {
                 limits.prune();
             }
         });
+        let queue = self.state.platform.queue();
         tracing::info!(
+            bind_addr = %self.listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
             port = self.port(),
             backend = self.state.ipam.store().backend(),
-            queue = self.state.platform.queue().backend_name(),
+            queue = queue.backend_name(),
+            queue_prefix = queue.prefix(),
+            cache = self.state.ipam.cache().backend(),
             workers = self.workers,
             "API listening"
         );

@@ -71,9 +71,13 @@ impl JobQueue {
         let batch = usize::try_from(settings.worker_concurrency).unwrap_or(4);
         let backend = match &settings.redis_url {
             Some(url) => {
-                let conn = apalis_redis::connect(url.expose_secret())
-                    .await
-                    .context("cannot connect to Redis at IPAM_REDIS_URL")?;
+                // The client retries a refused connection for about ten seconds before giving up:
+                // say what it waits for, so a silent start is not mistaken for a hang.
+                let endpoint = ipam_core::configuration::redis_endpoint(url);
+                tracing::info!(redis = %endpoint, "waiting for Redis (IPAM_REDIS_URL) for the job queue");
+                let conn = apalis_redis::connect(url.expose_secret()).await.with_context(|| {
+                    format!("cannot connect to Redis at {endpoint} (IPAM_REDIS_URL) for the job queue; is it running?")
+                })?;
                 let config = |lane| {
                     apalis_redis::Config::default()
                         .queue(queue_name(&prefix, lane))

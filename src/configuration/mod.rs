@@ -4,6 +4,7 @@
 //! `./data`, the in-process queue and cache, and a JWT secret generated once and kept in the
 //! data directory.
 
+mod endpoints;
 mod keys;
 mod secrets;
 mod values;
@@ -16,6 +17,7 @@ use figment::providers::{Env, Format, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+pub use endpoints::redis_endpoint;
 pub use keys::unknown_environment_variables;
 pub use secrets::resolve_jwt_secret;
 

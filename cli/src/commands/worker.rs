@@ -17,8 +17,11 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     let endpoints = WorkerEndpoints::bind(addr, platform.clone()).await?;
     tracing::info!(
         worker = platform.worker_name(),
-        queue = platform.queue().backend_name(),
+        addr = %endpoints.local_addr().map(|a| a.to_string()).unwrap_or_default(),
         port = endpoints.port(),
+        backend = platform.store().backend(),
+        queue = platform.queue().backend_name(),
+        queue_prefix = platform.queue().prefix(),
         "worker started"
     );
     let stop = Shutdown::on(shutdown_signal());
