@@ -228,7 +228,8 @@ pub(crate) struct PageParams {
     page_size: Option<String>,
 }
 
-fn page(q: &PageParams) -> ApiResult<PageRequest> {
+/// The page the query asks for (422 naming `page`/`page_size` when malformed).
+pub(super) fn page(q: &PageParams) -> ApiResult<PageRequest> {
     let mut p = QueryParser::new();
     let page = p.page(q.page.as_ref(), q.page_size.as_ref());
     p.finish()?;
