@@ -9,6 +9,7 @@ mod forecast;
 mod hosts;
 mod interpret;
 mod jobs;
+mod landing;
 mod notifications;
 mod operations;
 mod preferences;
