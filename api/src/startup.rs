@@ -50,6 +50,7 @@ impl Application {
         let metrics = metrics::handle();
         let store = ipam_core::storage::open(&settings).await?;
         let queue = JobQueue::open(&settings).await?;
+        queue.ensure_shared(store.as_ref(), clock.now()).await?;
         let platform = Arc::new(Platform::new(store.clone(), queue, clock.clone(), Arc::new(settings.clone()))?);
         let webhook_rules = WebhookRules {
             targets: Arc::new(PublicTargets { allow_private: settings.webhook_allow_private_targets }),

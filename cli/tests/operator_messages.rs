@@ -138,3 +138,33 @@ fn a_worker_whose_address_is_taken_serves_on_a_free_port_and_says_which() {
     assert_eq!(body["checks"]["queue"]["status"], "ok", "{body}");
     drop(taken);
 }
+
+#[test]
+fn a_process_configured_for_another_queue_than_the_database_records_refuses_to_start_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, _) = start_until(
+        ipam(dir.path())
+            .args(["serve", "--no-workers"])
+            .env("IPAM_JWT_SECRET", SECRET)
+            .env("IPAM_QUEUE_PREFIX", "blue"),
+        "API listening",
+    );
+    drop(first);
+
+    let worker = run(ipam(dir.path()).arg("worker").env("IPAM_JWT_SECRET", SECRET).env("IPAM_QUEUE_PREFIX", "green"));
+
+    assert!(!worker.status.success());
+    let error = stderr(&worker);
+    assert!(
+        error.contains(
+            "this database's processes use the sqlite queue with prefix 'blue', but this process is configured for \
+             the sqlite queue with prefix 'green'"
+        ),
+        "{error}"
+    );
+    let (_same, lines) = start_until(
+        ipam(dir.path()).arg("worker").env("IPAM_JWT_SECRET", SECRET).env("IPAM_QUEUE_PREFIX", "blue"),
+        "worker started",
+    );
+    assert!(lines.last().unwrap().contains("blue"), "the matching worker starts: {lines:#?}");
+}

@@ -148,6 +148,24 @@ impl JobQueue {
         }
     }
 
+    /// This queue as the database records it (backend and prefix).
+    pub fn binding(&self) -> ipam_core::domain::QueueBinding {
+        ipam_core::domain::QueueBinding { backend: self.backend_name().into(), prefix: self.prefix.clone() }
+    }
+
+    /// Records this queue as the deployment's when none is recorded yet, and refuses (naming
+    /// both) when the database records another: a process on a queue nobody else reads would
+    /// look healthy and silently never see the other processes' jobs.
+    pub async fn ensure_shared(
+        &self,
+        store: &dyn ipam_core::storage::Store,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<()> {
+        let ours = self.binding();
+        let recorded = store.record_queue_binding(&ours, now).await.context("cannot read the recorded job queue")?;
+        ours.agrees_with(&recorded).map_err(anyhow::Error::msg)
+    }
+
     /// The queue name prefix.
     pub fn prefix(&self) -> &str {
         &self.prefix

@@ -11,7 +11,8 @@ pub use schema::{
     DELIVERY_RETENTION_SECS, EXISTING_RULE_COOLDOWN_MINUTES, EXISTING_RULE_SEVERITY, IndexSpec,
     JOB_PLATFORM_COLLECTIONS, LEGACY_DEDUP_KEY_PREFIX, NOTIFICATION_AND_BULK_JOB_COLLECTIONS,
     NOTIFICATION_RETENTION_SECS, NOTIFICATION_RULE_STATE_ALTERS, NOTIFICATION_RULE_STATE_COLLECTIONS,
-    PREFERENCE_COLLECTIONS, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS, USER_STATS_COLLECTIONS, ValidatorChange,
+    PREFERENCE_COLLECTIONS, QUEUE_BINDING_COLLECTIONS, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS,
+    USER_STATS_COLLECTIONS, ValidatorChange,
 };
 
 /// One versioned schema change.
@@ -106,6 +107,16 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite_up: include_str!("../sqlite/0008_user_stats.up.sql"),
         sqlite_down: include_str!("../sqlite/0008_user_stats.down.sql"),
         collections: USER_STATS_COLLECTIONS,
+        alters: &[],
+    },
+    // 9 to 11 are taken by work merged separately.
+    Migration {
+        version: 12,
+        name: "queue_binding",
+        description: "The job queue (backend and prefix) every process of the deployment must share",
+        sqlite_up: include_str!("../sqlite/0012_queue_binding.up.sql"),
+        sqlite_down: include_str!("../sqlite/0012_queue_binding.down.sql"),
+        collections: QUEUE_BINDING_COLLECTIONS,
         alters: &[],
     },
 ];

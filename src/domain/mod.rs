@@ -16,6 +16,7 @@ pub mod notification;
 pub mod notification_rule;
 pub mod paging;
 pub mod preferences;
+pub mod queue_binding;
 pub mod quota;
 pub mod region;
 pub mod reservation;
@@ -49,6 +50,7 @@ pub use notification_rule::{
 };
 pub use paging::{Page, PageRequest};
 pub use preferences::{FilterCriteria, FilterName, Preferences, PreferencesPatch, SavedFilter, Theme};
+pub use queue_binding::QueueBinding;
 pub use quota::{QuotaDefaults, QuotaPatch, QuotaUsage};
 pub use region::{NewRegion, Region, RegionPatch};
 pub use reservation::{Conversion, NewReservation, Reservation, ReservationKind, ReservationStatus};

@@ -13,6 +13,7 @@ pub mod migrations;
 pub mod mongo;
 pub mod notifications;
 pub mod notify;
+pub mod queue_binding;
 mod repair;
 pub mod sqlite;
 pub mod statistics;
@@ -28,6 +29,7 @@ pub use jobs::{
     AttemptOutcome, DispatchReport, ExpiryStore, OutboxStore, RunOutcome, ScheduleRun, ScheduleStore, WebhookStore,
 };
 pub use notifications::{NotificationFilter, NotificationStore, RuleStore};
+pub use queue_binding::QueueBindingStore;
 pub use statistics::StatisticsStore;
 
 use crate::auth::Actor;
@@ -367,6 +369,7 @@ pub trait Store:
     + NotificationStore
     + RuleStore
     + StatisticsStore
+    + QueueBindingStore
 {
     /// Short backend name for health output, e.g. `sqlite`.
     fn backend(&self) -> &'static str;

@@ -195,6 +195,8 @@ macro_rules! conformance {
             the_most_utilized_regions_rank_by_host_count_then_address_up_to_a_limit,
             // repair
             a_store_written_by_its_units_of_work_needs_no_repair_and_a_check_writes_nothing,
+            // the deployment's job queue
+            the_first_recorded_queue_stays_recorded_and_is_returned_to_every_caller,
         ]);
     };
     (@tests $every:tt $backend:ident, $factory:path, [$($(#[$attr:meta])* $name:ident),* $(,)?]) => {

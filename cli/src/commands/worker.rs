@@ -12,6 +12,7 @@ use ipam_jobs::{JobQueue, Platform, Shutdown, start_workers};
 pub(crate) async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     let store = ipam_core::storage::open(&settings).await?;
     let queue = JobQueue::open(&settings).await?;
+    queue.ensure_shared(store.as_ref(), chrono::Utc::now()).await?;
     let addr = settings.worker_addr;
     let platform = Arc::new(Platform::new(store, queue, Arc::new(SystemClock), Arc::new(settings))?);
     let endpoints = WorkerEndpoints::bind(addr, platform.clone()).await?;

@@ -6,6 +6,7 @@ mod core;
 mod job_platform;
 mod notification_rule_state;
 mod notifications;
+mod queue_binding;
 mod user_stats;
 
 pub use core::{CORE_COLLECTIONS, PREFERENCE_COLLECTIONS, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS};
@@ -15,6 +16,7 @@ pub use notification_rule_state::{
     NOTIFICATION_RULE_STATE_COLLECTIONS,
 };
 pub use notifications::{BULK_JOB_RETENTION_SECS, NOTIFICATION_AND_BULK_JOB_COLLECTIONS, NOTIFICATION_RETENTION_SECS};
+pub use queue_binding::QUEUE_BINDING_COLLECTIONS;
 pub use user_stats::USER_STATS_COLLECTIONS;
 
 /// One index.

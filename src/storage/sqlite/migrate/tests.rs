@@ -17,6 +17,21 @@ async fn store() -> (SqliteStore, tempfile::TempDir) {
     (SqliteStore::connect(&url, 1).await.unwrap(), dir)
 }
 
+/// The versions from `first` on, in order: what applying after a rollback to `first - 1` applies.
+fn versions_from(first: u32) -> Vec<u32> {
+    MIGRATIONS.iter().map(|m| m.version).filter(|v| *v >= first).collect()
+}
+
+/// Rolls back every applied migration newer than `version`, newest first, so a test of one
+/// migration does not depend on how many came after it.
+async fn rollback_after(pool: &SqlitePool, version: u32) {
+    let later = MIGRATIONS.iter().filter(|m| m.version > version).count();
+    for _ in 0..later {
+        let rolled = rollback_latest(pool).await.unwrap().expect("a later migration is applied");
+        assert!(rolled.version > version, "rolled back {} before the later ones", rolled.version);
+    }
+}
+
 async fn exec(pool: &SqlitePool, sql: &str) -> Result<(), sqlx::Error> {
     sqlx::raw_sql(AssertSqlSafe(sql.to_owned())).execute(pool).await.map(drop)
 }
@@ -36,21 +51,24 @@ async fn migration_6_creates_verifies_and_rolls_back_notifications_rules_and_bul
         assert!(r.is_ok() && r.extra.is_empty() && r.expected > 0, "{r:?}");
     }
 
-    // Migration 8 is the latest, and 7 alters two of these tables: they go first.
+    // 7 alters two of these tables: it and every later migration go first.
+    rollback_after(pool, 8).await;
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 7);
     let rolled = rollback_latest(pool).await.unwrap().unwrap();
     assert_eq!(rolled.version, 6);
     let reports = verify_indexes(pool).await.unwrap();
     for r in &reports {
-        let gone = NEW_TABLES.contains(&r.collection) || [STATE_TABLE, STATS_TABLE].contains(&r.collection);
+        let gone = NEW_TABLES.contains(&r.collection)
+            || [STATE_TABLE, STATS_TABLE].contains(&r.collection)
+            || MIGRATIONS.iter().filter(|m| m.version > 8).any(|m| m.collection_names().contains(&r.collection));
         assert_eq!(r.exists, !gone, "{r:?}");
     }
     let states = status(pool).await.unwrap();
     assert!(states.iter().all(|s| s.applied_at.is_some() == (s.migration.version < 6)));
 
     let again = apply_pending(pool).await.unwrap();
-    assert_eq!(again.iter().map(|a| a.migration.version).collect::<Vec<_>>(), [6, 7, 8]);
+    assert_eq!(again.iter().map(|a| a.migration.version).collect::<Vec<_>>(), versions_from(6));
     assert!(verify_indexes(pool).await.unwrap().iter().all(|r| r.is_ok()));
 }
 
@@ -154,6 +172,7 @@ async fn migration_7_alters_the_notification_tables_in_place_and_its_rollback_ke
     apply_pending(pool).await.unwrap();
     let notification_columns_7 = columns(pool, "ipam_notifications").await;
     let rule_columns_7 = columns(pool, "ipam_notification_rules").await;
+    rollback_after(pool, 8).await;
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 7);
     let notification_columns_6 = columns(pool, "ipam_notifications").await;
@@ -164,7 +183,7 @@ async fn migration_7_alters_the_notification_tables_in_place_and_its_rollback_ke
 
     // Applied over existing rows: each gets its backfill.
     let applied = apply_pending(pool).await.unwrap();
-    assert_eq!(applied.iter().map(|a| a.migration.version).collect::<Vec<_>>(), [7, 8]);
+    assert_eq!(applied.iter().map(|a| a.migration.version).collect::<Vec<_>>(), versions_from(7));
     assert_eq!(columns(pool, "ipam_notifications").await, notification_columns_7);
     assert_eq!(columns(pool, "ipam_notification_rules").await, rule_columns_7);
     let keys: Vec<(String, String)> =
@@ -218,6 +237,7 @@ async fn migration_7_alters_the_notification_tables_in_place_and_its_rollback_ke
     assert!(exec(pool, &state("", 0, 0)).await.is_err(), "an empty resource key");
 
     // The rollback undoes exactly the alterations: rows stay, with migration 6's columns.
+    rollback_after(pool, 8).await;
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 7);
     assert_eq!(columns(pool, "ipam_notifications").await, notification_columns_6);
@@ -234,7 +254,10 @@ async fn migration_7_alters_the_notification_tables_in_place_and_its_rollback_ke
     assert!(states.iter().all(|s| s.applied_at.is_some() == (s.migration.version < 7)));
 
     // And it applies again over the kept rows (newer rows get a legacy key too).
-    assert_eq!(apply_pending(pool).await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(), [7, 8]);
+    assert_eq!(
+        apply_pending(pool).await.unwrap().iter().map(|a| a.migration.version).collect::<Vec<_>>(),
+        versions_from(7)
+    );
     assert!(verify_indexes(pool).await.unwrap().iter().all(|r| r.is_ok() && r.extra.is_empty()));
     let n4: String = sqlx::query_scalar("SELECT dedup_key FROM ipam_notifications WHERE notification_id = 'n4'")
         .fetch_one(pool)
@@ -249,6 +272,7 @@ async fn migration_8_starts_each_users_counters_from_their_audit_history_and_rol
     let (store, _dir) = store().await;
     let pool = store.pool();
     apply_pending(pool).await.unwrap();
+    rollback_after(pool, 8).await;
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
     let audit = |id: &str, user: &str, resource: &str, action: &str| {
         format!(
@@ -271,7 +295,7 @@ async fn migration_8_starts_each_users_counters_from_their_audit_history_and_rol
     }
 
     let applied = apply_pending(pool).await.unwrap();
-    assert_eq!(applied.iter().map(|a| a.migration.version).collect::<Vec<_>>(), [8]);
+    assert_eq!(applied.iter().map(|a| a.migration.version).collect::<Vec<_>>(), versions_from(8));
     let rows: Vec<(String, i64, i64, i64, String)> = sqlx::query_as(
         "SELECT user_id, data_version, retired_regions, released_hosts, updated_at FROM ipam_user_stats ORDER BY user_id",
     )
@@ -288,6 +312,7 @@ async fn migration_8_starts_each_users_counters_from_their_audit_history_and_rol
     );
     assert!(exec(pool, "UPDATE ipam_user_stats SET data_version = -1").await.is_err(), "counters are never negative");
 
+    rollback_after(pool, 8).await;
     assert_eq!(rollback_latest(pool).await.unwrap().unwrap().version, 8);
     assert_eq!(columns(pool, "ipam_user_stats").await, Vec::<String>::new(), "the table is gone");
     assert_eq!(count(pool, "ipam_audit_history").await, 6, "the history it was computed from stays");
