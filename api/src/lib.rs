@@ -7,6 +7,7 @@ mod dto;
 mod error;
 mod extract;
 mod metrics;
+mod negotiate;
 mod openapi;
 mod rate_limit;
 mod routes;

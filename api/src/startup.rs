@@ -48,6 +48,7 @@ impl Application {
         let metrics = metrics::handle();
         let store = ipam_core::storage::open(&settings).await?;
         let queue = JobQueue::open(&settings).await?;
+        queue.ensure_shared(store.as_ref(), clock.now()).await?;
         // One service, and so one result cache, for the handlers and the in-process workers: the
         // forecast recomputation warms the cache the API reads.
         let ipam = ipam_jobs::open_service(&settings, store, clock).await?;
@@ -97,10 +98,14 @@ impl Application {
                 limits.prune();
             }
         });
+        let queue = self.state.platform.queue();
         tracing::info!(
+            bind_addr = %self.listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
             port = self.port(),
             backend = self.state.ipam.store().backend(),
-            queue = self.state.platform.queue().backend_name(),
+            queue = queue.backend_name(),
+            queue_prefix = queue.prefix(),
+            cache = self.state.ipam.cache().backend(),
             workers = self.workers,
             "API listening"
         );

@@ -71,9 +71,13 @@ impl JobQueue {
         let batch = usize::try_from(settings.worker_concurrency).unwrap_or(4);
         let backend = match &settings.redis_url {
             Some(url) => {
-                let conn = apalis_redis::connect(url.expose_secret())
-                    .await
-                    .context("cannot connect to Redis at IPAM_REDIS_URL")?;
+                // The client retries a refused connection for about ten seconds before giving up:
+                // say what it waits for, so a silent start is not mistaken for a hang.
+                let endpoint = ipam_core::configuration::redis_endpoint(url);
+                tracing::info!(redis = %endpoint, "waiting for Redis (IPAM_REDIS_URL) for the job queue");
+                let conn = apalis_redis::connect(url.expose_secret()).await.with_context(|| {
+                    format!("cannot connect to Redis at {endpoint} (IPAM_REDIS_URL) for the job queue; is it running?")
+                })?;
                 let config = |lane| {
                     apalis_redis::Config::default()
                         .queue(queue_name(&prefix, lane))
@@ -142,6 +146,24 @@ impl JobQueue {
             Backend::Redis { .. } => "redis",
             Backend::Sqlite { .. } => "sqlite",
         }
+    }
+
+    /// This queue as the database records it (backend and prefix).
+    pub fn binding(&self) -> ipam_core::domain::QueueBinding {
+        ipam_core::domain::QueueBinding { backend: self.backend_name().into(), prefix: self.prefix.clone() }
+    }
+
+    /// Records this queue as the deployment's when none is recorded yet, and refuses (naming
+    /// both) when the database records another: a process on a queue nobody else reads would
+    /// look healthy and silently never see the other processes' jobs.
+    pub async fn ensure_shared(
+        &self,
+        store: &dyn ipam_core::storage::Store,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<()> {
+        let ours = self.binding();
+        let recorded = store.record_queue_binding(&ours, now).await.context("cannot read the recorded job queue")?;
+        ours.agrees_with(&recorded).map_err(anyhow::Error::msg)
     }
 
     /// The queue name prefix.

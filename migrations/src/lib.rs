@@ -11,7 +11,8 @@ pub use schema::{
     DELIVERY_RETENTION_SECS, EXISTING_RULE_COOLDOWN_MINUTES, EXISTING_RULE_SEVERITY, IndexSpec,
     JOB_PLATFORM_COLLECTIONS, LEGACY_DEDUP_KEY_PREFIX, NOTIFICATION_AND_BULK_JOB_COLLECTIONS,
     NOTIFICATION_RETENTION_SECS, NOTIFICATION_RULE_STATE_ALTERS, NOTIFICATION_RULE_STATE_COLLECTIONS,
-    PREFERENCE_COLLECTIONS, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS, USER_STATS_COLLECTIONS, ValidatorChange,
+    PREFERENCE_COLLECTIONS, QUEUE_BINDING_COLLECTIONS, RESERVATION_COLLECTIONS, SHARE_COLLECTIONS,
+    USER_STATS_COLLECTIONS, ValidatorChange,
 };
 pub use schema::{FORECAST_REQUEST_COLLECTIONS, FORECAST_REQUEST_RETENTION_SECS};
 
@@ -126,6 +127,15 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite_down: include_str!("../sqlite/0010_bulk_job_inputs.down.sql"),
         collections: &[],
         alters: BULK_JOB_INPUT_ALTERS,
+    },
+    Migration {
+        version: 11,
+        name: "queue_binding",
+        description: "The job queue (backend and prefix) every process of the deployment must share",
+        sqlite_up: include_str!("../sqlite/0011_queue_binding.up.sql"),
+        sqlite_down: include_str!("../sqlite/0011_queue_binding.down.sql"),
+        collections: QUEUE_BINDING_COLLECTIONS,
+        alters: &[],
     },
 ];
 

@@ -30,7 +30,12 @@ pub enum TokenError {
     /// The token is past its expiry.
     #[error("the token has expired")]
     Expired,
-    /// Bad signature, wrong algorithm, or not a JWT at all.
+    /// A well-formed HS256 token whose signature does not match this server's secret (signed
+    /// with another secret, or altered after signing). Saying so is safe: anyone can check a
+    /// signature's shape, and the message names no secret, path or claim.
+    #[error("the token's signature did not match (it was signed with a different secret, or altered)")]
+    BadSignature,
+    /// Wrong algorithm, or not a JWT at all.
     #[error("the token is invalid")]
     Invalid,
     /// Signed correctly but a claim is unusable.
@@ -87,6 +92,7 @@ impl TokenKeys {
         let data =
             jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
+                ErrorKind::InvalidSignature => TokenError::BadSignature,
                 ErrorKind::MissingRequiredClaim(c) => TokenError::BadClaim(format!("'{c}' claim is missing")),
                 ErrorKind::Json(_) => TokenError::BadClaim("claims are malformed".into()),
                 _ => TokenError::Invalid,
@@ -131,7 +137,7 @@ mod tests {
         assert_eq!(k.verify(&t), Err(TokenError::Expired));
         let other = keys("another-secret-another-secret-00");
         let t = other.mint(&user, &name, Permissions::none(), Duration::hours(1), Utc::now()).unwrap();
-        assert_eq!(k.verify(&t), Err(TokenError::Invalid));
+        assert_eq!(k.verify(&t), Err(TokenError::BadSignature));
         assert_eq!(k.verify("not.a.jwt"), Err(TokenError::Invalid));
     }
 }

@@ -33,9 +33,12 @@ impl RedisCache {
     /// itself, but briefly (see [`connection_config`]).
     pub async fn connect(url: &SecretString, prefix: &str) -> anyhow::Result<Self> {
         let client = Client::open(url.expose_secret()).map_err(|e| anyhow::anyhow!("invalid IPAM_REDIS_URL: {e}"))?;
-        let conn = ConnectionManager::new_with_config(client, connection_config())
-            .await
-            .context("cannot connect to Redis at IPAM_REDIS_URL")?;
+        let conn = ConnectionManager::new_with_config(client, connection_config()).await.with_context(|| {
+            format!(
+                "cannot connect to Redis at {} (IPAM_REDIS_URL) for the cache",
+                crate::configuration::redis_endpoint(url)
+            )
+        })?;
         Ok(Self { conn, namespace: format!("{prefix}:cache:") })
     }
 

@@ -4,7 +4,10 @@
 //! `./data`, the in-process queue and cache, and a JWT secret generated once and kept in the
 //! data directory.
 
+mod endpoints;
+mod keys;
 mod secrets;
+mod values;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,13 +17,14 @@ use figment::providers::{Env, Format, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+pub use endpoints::redis_endpoint;
+pub use keys::unknown_environment_variables;
 pub use secrets::resolve_jwt_secret;
 
 use crate::domain::QuotaDefaults;
 
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+/// Log output format (read by `values.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
     /// Human-friendly, for terminals.
     #[default]
@@ -29,9 +33,8 @@ pub enum LogFormat {
     Json,
 }
 
-/// Whether rate limits are enforced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+/// Whether rate limits are enforced: `on`/`true` or `off`/`false` (read by `values.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Switch {
     /// Enforced.
     #[default]
@@ -39,6 +42,9 @@ pub enum Switch {
     /// Not enforced (benchmarks, some tests).
     Off,
 }
+
+/// The smallest `IPAM_MAX_BODY_BYTES`: below it even an ordinary request body would be refused.
+pub const MIN_BODY_BYTES: usize = 1024;
 
 /// Every setting. Each field is read from the environment as `IPAM_<FIELD NAME IN CAPITALS>`.
 #[derive(Debug, Clone, Deserialize)]
@@ -214,10 +220,11 @@ impl Settings {
         let mut figment = Figment::new();
         if let Some(file) = file {
             anyhow::ensure!(file.exists(), "configuration file {} does not exist", file.display());
+            keys::check_file(&file)?;
             figment = figment.merge(Toml::file_exact(file));
         }
         figment = figment.merge(Env::prefixed("IPAM_").ignore(&["config", "database_url", "redis_url", "jwt_secret"]));
-        let mut settings: Self = figment.extract().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        let mut settings: Self = figment.extract().map_err(keys::explain)?;
         // figment parses environment values (a numeric secret would become a number and a
         // leading zero would be lost), so the secret-bearing strings are taken verbatim.
         for (var, field) in [
@@ -246,7 +253,11 @@ impl Settings {
                 "IPAM_PUBLIC_BASE_URL must start with http:// or https://"
             );
         }
-        anyhow::ensure!(self.max_body_bytes >= 1024, "IPAM_MAX_BODY_BYTES must be at least 1024");
+        anyhow::ensure!(
+            self.max_body_bytes >= MIN_BODY_BYTES,
+            "IPAM_MAX_BODY_BYTES must be at least {MIN_BODY_BYTES} (bytes; got {})",
+            self.max_body_bytes
+        );
         anyhow::ensure!(self.database_max_connections >= 1, "IPAM_DATABASE_MAX_CONNECTIONS must be at least 1");
         anyhow::ensure!(
             !self.queue_prefix.is_empty()

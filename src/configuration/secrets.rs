@@ -23,7 +23,15 @@ pub fn resolve_jwt_secret(settings: &Settings) -> anyhow::Result<SecretString> {
     let path = settings.data_dir.join(SECRET_FILE);
     match create_new(&path) {
         Ok(secret) => {
-            tracing::info!(path = %path.display(), "generated a JWT secret (set IPAM_JWT_SECRET to manage it yourself)");
+            // A warning, not news: `ipam token` run in another directory lands here, and the
+            // server it was meant for (with its own secret) then refuses every token it mints.
+            // The CLI tools log warnings to stderr, so the token on stdout stays clean.
+            tracing::warn!(
+                path = %path.display(),
+                "generated a new JWT secret in {}: tokens signed with it are refused by any server using another \
+                 secret (set IPAM_JWT_SECRET, or IPAM_DATA_DIR, to the server's)",
+                path.display()
+            );
             Ok(secret)
         }
         // Another process (or an earlier start) created it first: use theirs.

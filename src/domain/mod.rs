@@ -17,6 +17,7 @@ pub mod notification;
 pub mod notification_rule;
 pub mod paging;
 pub mod preferences;
+pub mod queue_binding;
 pub mod quota;
 pub mod region;
 pub mod reservation;
@@ -53,6 +54,7 @@ pub use notification_rule::{
 };
 pub use paging::{Page, PageRequest};
 pub use preferences::{FilterCriteria, FilterName, Preferences, PreferencesPatch, SavedFilter, Theme};
+pub use queue_binding::QueueBinding;
 pub use quota::{QuotaDefaults, QuotaPatch, QuotaUsage};
 pub use region::{NewRegion, Region, RegionPatch};
 pub use reservation::{Conversion, NewReservation, Reservation, ReservationKind, ReservationStatus};

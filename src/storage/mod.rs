@@ -15,6 +15,7 @@ pub mod migrations;
 pub mod mongo;
 pub mod notifications;
 pub mod notify;
+pub mod queue_binding;
 mod repair;
 pub mod sqlite;
 pub mod statistics;
@@ -32,6 +33,7 @@ pub use jobs::{
     AttemptOutcome, DispatchReport, ExpiryStore, OutboxStore, RunOutcome, ScheduleRun, ScheduleStore, WebhookStore,
 };
 pub use notifications::{NotificationFilter, NotificationStore, RuleStore};
+pub use queue_binding::QueueBindingStore;
 pub use statistics::StatisticsStore;
 
 use crate::auth::Actor;
@@ -373,6 +375,7 @@ pub trait Store:
     + StatisticsStore
     + ForecastRequestStore
     + BulkJobStore
+    + QueueBindingStore
 {
     /// Short backend name for health output, e.g. `sqlite`.
     fn backend(&self) -> &'static str;

@@ -87,6 +87,11 @@ async fn a_token_signed_with_another_secret_is_401() {
     let r = app.with_token(&forged).get("/ipam/regions").await;
 
     r.assert_error(401, "unauthorized");
+    assert_eq!(
+        r.json["message"], "the token's signature did not match (it was signed with a different secret, or altered)",
+        "the cause is named, and nothing else: {}",
+        r.text
+    );
     app.with_token(&forged)
         .post("/ipam/regions", json!({"country": "USA", "region_name": "forged"}))
         .await

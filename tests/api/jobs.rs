@@ -50,7 +50,7 @@ async fn health_lists_every_schedule_with_its_last_and_next_run_and_checks_the_q
     assert_eq!(t["last_outcome"], "succeeded");
     assert!(t.get("last_detail").is_none(), "what a run did is for administrators only: {t}");
     let list = app.admin("root").get("/ipam/admin/schedules").await.assert_status(200).clone();
-    let share = list.as_array().unwrap().iter().find(|s| s["name"] == "share_expiry").unwrap().clone();
+    let share = list["results"].as_array().unwrap().iter().find(|s| s["name"] == "share_expiry").unwrap().clone();
     assert_eq!(share["recent_runs"][0]["detail"], "0 shares expired", "{share}");
     let last: chrono::DateTime<Utc> = t["last_run"].as_str().unwrap().parse().unwrap();
     assert_eq!(last, tick);
@@ -101,10 +101,39 @@ async fn administrators_can_list_schedules_and_run_one_now() {
     assert_eq!(queued["status"], "queued");
     assert_eq!(queued["schedule"], "share_expiry");
     let list = admin.get("/ipam/admin/schedules").await.assert_status(200).clone();
-    let share = list.as_array().unwrap().iter().find(|s| s["name"] == "share_expiry").unwrap().clone();
+    let share = list["results"].as_array().unwrap().iter().find(|s| s["name"] == "share_expiry").unwrap().clone();
     assert_eq!(share["recent_runs"].as_array().unwrap().len(), 1, "{share}");
     assert_eq!(share["recent_runs"][0]["outcome"], "running", "queued, no worker has run it yet");
-    assert_eq!(list.as_array().unwrap().len(), 7, "every schedule, forecast_recompute included");
+    let configured: Vec<&str> = app.state.platform.schedules().iter().map(|s| s.name.as_str()).collect();
+    let listed: Vec<&str> = list["results"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(listed, configured, "every schedule, in order, on the one default page");
+    assert!(listed.contains(&"rule_catch_up"), "{listed:?}");
+    let n = configured.len() as u64;
+    assert_eq!(
+        list["pagination"],
+        json!({"page": 1, "page_size": 50, "total_count": n, "total_pages": 1, "has_next": false, "has_prev": false})
+    );
+}
+
+#[tokio::test]
+async fn the_schedule_list_is_paginated_like_every_other_list() {
+    let app = spawn_app().await;
+    let admin = app.admin("root");
+    let configured: Vec<&str> = app.state.platform.schedules().iter().map(|s| s.name.as_str()).collect();
+    let n = configured.len() as u64;
+
+    let second = admin.get("/ipam/admin/schedules?page=2&page_size=2").await.assert_status(200).clone();
+
+    let names: Vec<&str> = second["results"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, configured[2..4], "{second}");
+    assert_eq!(
+        second["pagination"],
+        json!({"page": 2, "page_size": 2, "total_count": n, "total_pages": n.div_ceil(2), "has_next": n > 4, "has_prev": true})
+    );
+    let r = admin.get("/ipam/admin/schedules?page_size=0").await;
+    r.assert_error(422, "validation_error");
+    assert!(r.json["details"]["page_size"].is_string(), "{}", r.text);
+    admin.get("/ipam/admin/schedules?pgae=2").await.assert_error(422, "validation_error");
 }
 
 /// A notification of `user` created at `at` (as the system would store it).
@@ -140,7 +169,8 @@ async fn the_notification_cleanup_deletes_exactly_the_notifications_past_their_9
 
     let admin = app.admin("root");
     let runs = |list: Value| {
-        let s = list.as_array().unwrap().iter().find(|s| s["name"] == "notification_cleanup").unwrap().clone();
+        let s =
+            list["results"].as_array().unwrap().iter().find(|s| s["name"] == "notification_cleanup").unwrap().clone();
         s["recent_runs"][0]["detail"].clone()
     };
     let list = admin.get("/ipam/admin/schedules").await.assert_status(200).clone();

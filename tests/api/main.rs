@@ -11,6 +11,7 @@ mod forecast_recompute;
 mod hosts;
 mod interpret;
 mod jobs;
+mod landing;
 mod notifications;
 mod operations;
 mod preferences;

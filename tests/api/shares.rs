@@ -733,12 +733,30 @@ async fn a_json_client_gets_the_unescaped_data() {
 }
 
 #[tokio::test]
-async fn a_browser_opening_an_unknown_link_gets_404() {
+async fn a_browser_opening_a_revoked_expired_or_unknown_link_gets_one_and_the_same_404_page() {
     let app = spawn_app().await;
+    let u = app.user("alice");
+    let revoked = share_usa(&u).await;
+    u.delete(&format!("/ipam/shares/{}", text(&revoked, "share_id"))).await.assert_status(204);
+    let revoked = text(&revoked, "share_token");
+    let expiring = text(&share(&u, "country", "JPN", 1).await, "share_token");
+    app.clock.advance(Duration::days(2));
 
-    let (status, ..) = open_in_browser(&app, UNKNOWN_TOKEN).await;
+    let mut pages = Vec::new();
+    for token in [revoked.as_str(), expiring.as_str(), UNKNOWN_TOKEN, "garbage"] {
+        let (status, content_type, page) = open_in_browser(&app, token).await;
 
-    assert_eq!(status, 404);
+        assert_eq!(status, 404, "{token}");
+        assert!(content_type.starts_with("text/html"), "{token}: {content_type}");
+        assert!(page.contains("expired or been revoked"), "{page}");
+        assert!(!page.contains(token) && !page.contains("alice"), "nothing of the link or its owner: {page}");
+        pages.push(page);
+    }
+    assert!(pages.iter().all(|p| *p == pages[0]), "the same page whether the link ever existed or not");
+    // JSON clients still get the envelope.
+    assert_gone(&open(&app, &revoked).await);
+    let r = app.anonymous().get_accepting(&format!("/ipam/shares/{expiring}"), "*/*").await;
+    assert_gone(&r);
 }
 
 // ---- links that do not work ------------------------------------------------------------------

@@ -286,6 +286,15 @@ impl Caller<'_> {
         self.send(Method::GET, path, None).await
     }
 
+    /// GET with an `Accept` header (a browser sends `text/html,…`).
+    pub async fn get_accepting(&self, path: &str, accept: &str) -> TestResponse {
+        let mut req = self.app.client.get(format!("{}{}", self.app.address, path)).header("accept", accept);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        read(req.send().await.expect("request is sent")).await
+    }
+
     /// POST with a JSON body.
     pub async fn post(&self, path: &str, body: Value) -> TestResponse {
         self.send(Method::POST, path, Some(&body)).await

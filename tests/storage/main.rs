@@ -204,6 +204,8 @@ macro_rules! conformance {
             a_bulk_job_resumed_after_its_holder_died_records_every_position_exactly_once,
             a_cancelled_bulk_job_keeps_its_progress_and_is_never_taken_again,
             finished_bulk_jobs_are_listed_newest_first_and_pruned_after_retention,
+            // the deployment's job queue
+            the_first_recorded_queue_stays_recorded_and_is_returned_to_every_caller,
         ]);
     };
     (@tests $every:tt $backend:ident, $factory:path, [$($(#[$attr:meta])* $name:ident),* $(,)?]) => {

@@ -8,6 +8,7 @@ mod forecast;
 mod health;
 mod hosts;
 mod interpret;
+mod landing;
 mod notification_rules;
 mod notifications;
 mod preferences;
@@ -73,5 +74,6 @@ pub(crate) fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenA
         .merge(standard)
         .merge(public)
         .merge(health::router())
+        .merge(landing::router())
         .split_for_parts()
 }

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use ipam_core::IpamError;
+use ipam_core::domain::Page;
 use ipam_core::storage::ScheduleRun;
 use ipam_jobs::ScheduleName;
 use serde::Serialize;
@@ -15,8 +16,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{Admin, Auth};
+use crate::dto::PageResponse;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{AppPath, shorten};
+use crate::extract::{AppPath, AppQuery, PageParams, shorten};
 use crate::state::AppState;
 
 /// Schedule administration.
@@ -80,23 +82,35 @@ pub(crate) struct QueuedRun {
     status_url: &'static str,
 }
 
-/// Every schedule with its next tick and recent runs (dead ones included).
-#[utoipa::path(get, path = "/ipam/admin/schedules", tag = "operations",
-    responses((status = 200, body = Vec<ScheduleResponse>), (status = 403, body = ErrorBody)),
+/// Every schedule with its next tick and recent runs (dead ones included), in the list
+/// envelope every other list uses (one page holds them all at the default page size).
+#[utoipa::path(get, path = "/ipam/admin/schedules", tag = "operations", params(PageParams),
+    responses((status = 200, body = PageResponse<ScheduleResponse>), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn list_schedules(State(s): State<AppState>, _admin: Auth<Admin>) -> ApiResult<Json<Vec<ScheduleResponse>>> {
+async fn list_schedules(
+    State(s): State<AppState>,
+    _admin: Auth<Admin>,
+    AppQuery(q): AppQuery<PageParams>,
+) -> ApiResult<Json<PageResponse<ScheduleResponse>>> {
+    let request = q.request()?;
     let p = &s.platform;
-    let mut out = Vec::new();
-    for sc in p.schedules().iter() {
+    let all = p.schedules();
+    let offset = usize::try_from(request.offset()).unwrap_or(usize::MAX);
+    let limit = usize::try_from(request.limit()).unwrap_or(usize::MAX);
+    let mut items = Vec::new();
+    // Only this page's schedules are read from the store.
+    for sc in all.iter().skip(offset).take(limit) {
         let runs = p.store().ticks(sc.name.as_str(), 10).await?;
-        out.push(ScheduleResponse {
+        items.push(ScheduleResponse {
             name: sc.name.as_str(),
             schedule: sc.expression.clone(),
             next_run: sc.next_after(p.now()),
             recent_runs: runs.into_iter().map(RunResponse::from).collect(),
         });
     }
-    Ok(Json(out))
+    let page = Page { items, total: all.iter().count() as u64, request };
+    Ok(Json(PageResponse::from_page(page, |r| r)))
 }
 
 /// Runs a schedule now (for instance to retry a run that ended dead), recorded as a tick of

@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use ipam_core::IpamError;
 use ipam_core::domain::region::percent;
 use ipam_core::domain::{Description, PageRequest, Share, ShareId, ShareKind};
 use ipam_core::service::SharedResource;
@@ -22,6 +23,7 @@ use crate::auth::{Auth, Read, Update};
 use crate::dto::{PageResponse, created};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{AppJson, AppPath, AppQuery, PathId, QueryParser};
+use crate::negotiate::prefers_html;
 use crate::state::AppState;
 
 /// Share management (authenticated, standard class).
@@ -287,7 +289,8 @@ pub(crate) struct SharedResourceResponse {
 }
 
 /// Opens a share (no authentication). Unknown, revoked and expired links are all 404. Browsers
-/// (`Accept: text/html`) get a small read-only page of the same data.
+/// (`Accept` preferring `text/html`) get a small read-only page of the same data, and for a
+/// link that does not open a 404 page saying it has expired or been revoked.
 #[utoipa::path(get, path = "/ipam/shares/{share}", tag = "shares",
     params(("share" = String, Path, description = "The share_token")),
     responses((status = 200, body = SharedResourceResponse), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -296,7 +299,16 @@ async fn open_share(
     headers: HeaderMap,
     AppPath(token): AppPath<String>,
 ) -> ApiResult<Response> {
-    let (share, resource) = s.ipam.open_share(&token).await?;
+    let wants_html = prefers_html(&headers);
+    let (share, resource) = match s.ipam.open_share(&token).await {
+        Ok(found) => found,
+        // A browser following a dead link gets a page that says so, with the same 404; the page
+        // is one constant, so it tells no more than the JSON (unknown, revoked and expired alike).
+        Err(IpamError::NotFound { .. }) if wants_html => {
+            return Ok((StatusCode::NOT_FOUND, [(CONTENT_TYPE, "text/html; charset=utf-8")], GONE_PAGE).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let body = SharedResourceResponse {
         resource_type: share.kind.as_str(),
         resource_data: resource.into(),
@@ -304,15 +316,17 @@ async fn open_share(
         created_at: share.created_at,
         expires_at: share.expires_at,
     };
-    let wants_html = headers
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html") && !a.starts_with("application/json"));
     if wants_html {
         return Ok(([(CONTENT_TYPE, "text/html; charset=utf-8")], html(&body)).into_response());
     }
     Ok(Json(body).into_response())
 }
+
+/// What a browser sees for a share link that does not open.
+const GONE_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Link unavailable</title>\
+    <style>body{font-family:sans-serif;margin:2em}</style></head><body><h1>This link is no longer available</h1>\
+    <p>The share link has expired or been revoked (or its address was mistyped). Ask whoever shared it for a new \
+    one.</p></body></html>";
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")

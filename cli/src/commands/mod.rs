@@ -50,34 +50,23 @@ enum Command {
 /// Runs the chosen subcommand.
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(cli.config.as_deref())?;
+    // Services log to stdout at the configured level; tools, whose stdout is their result,
+    // log warnings only, to stderr.
     match cli.command {
-        Command::Serve(args) => {
-            telemetry::init(&settings, Sink::Stdout);
-            serve::run(settings, args).await
-        }
-        Command::Worker => {
-            telemetry::init(&settings, Sink::Stdout);
-            worker::run(settings).await
-        }
-        Command::Token(args) => {
-            telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
-            token::run(&settings, args)
-        }
-        Command::Migrate(args) => {
-            telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
-            migrate::run(&settings, args).await
-        }
-        Command::Repair(args) => {
-            telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
-            repair::run(&settings, args).await
-        }
-        Command::Bench(args) => {
-            telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
-            bench::run(settings, args).await
-        }
-        Command::VerifyIndexes => {
-            telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr);
-            verify_indexes::run(&settings).await
-        }
+        Command::Serve(_) | Command::Worker => telemetry::init(&settings, Sink::Stdout),
+        _ => telemetry::init(&Settings { log_level: "warn".into(), ..settings.clone() }, Sink::Stderr),
+    }
+    // A misspelt variable would otherwise leave its default silently in force.
+    for warning in ipam_core::configuration::unknown_environment_variables() {
+        tracing::warn!("{warning}");
+    }
+    match cli.command {
+        Command::Serve(args) => serve::run(settings, args).await,
+        Command::Worker => worker::run(settings).await,
+        Command::Token(args) => token::run(&settings, args),
+        Command::Migrate(args) => migrate::run(&settings, args).await,
+        Command::Repair(args) => repair::run(&settings, args).await,
+        Command::Bench(args) => bench::run(settings, args).await,
+        Command::VerifyIndexes => verify_indexes::run(&settings).await,
     }
 }

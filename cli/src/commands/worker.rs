@@ -12,6 +12,7 @@ use ipam_jobs::{JobQueue, Platform, Shutdown, open_service, start_workers};
 pub(crate) async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     let store = ipam_core::storage::open(&settings).await?;
     let queue = JobQueue::open(&settings).await?;
+    queue.ensure_shared(store.as_ref(), chrono::Utc::now()).await?;
     let addr = settings.worker_addr;
     // Its own result cache: Redis when configured (shared with the API), otherwise an
     // in-process cache no API reads (see the README on warming forecasts).
@@ -20,8 +21,11 @@ pub(crate) async fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     let endpoints = WorkerEndpoints::bind(addr, platform.clone()).await?;
     tracing::info!(
         worker = platform.worker_name(),
-        queue = platform.queue().backend_name(),
+        addr = %endpoints.local_addr().map(|a| a.to_string()).unwrap_or_default(),
         port = endpoints.port(),
+        backend = platform.store().backend(),
+        queue = platform.queue().backend_name(),
+        queue_prefix = platform.queue().prefix(),
         "worker started"
     );
     let stop = Shutdown::on(shutdown_signal());

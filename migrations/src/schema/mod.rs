@@ -8,6 +8,7 @@ mod forecast_requests;
 mod job_platform;
 mod notification_rule_state;
 mod notifications;
+mod queue_binding;
 mod user_stats;
 
 pub use bulk_job_inputs::BULK_JOB_INPUT_ALTERS;
@@ -19,6 +20,7 @@ pub use notification_rule_state::{
     NOTIFICATION_RULE_STATE_COLLECTIONS,
 };
 pub use notifications::{BULK_JOB_RETENTION_SECS, NOTIFICATION_AND_BULK_JOB_COLLECTIONS, NOTIFICATION_RETENTION_SECS};
+pub use queue_binding::QUEUE_BINDING_COLLECTIONS;
 pub use user_stats::USER_STATS_COLLECTIONS;
 
 /// One index.

@@ -19,6 +19,7 @@ mod notifications;
 mod notify_unit;
 mod outbox;
 mod preferences;
+mod queue_binding;
 mod quotas;
 mod regions;
 mod repair;

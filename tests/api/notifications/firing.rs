@@ -59,7 +59,7 @@ async fn run_schedule(app: &TestApp, name: &str) {
     let schedule = ScheduleName::parse(name).expect("a schedule");
     app.state.platform.execute(Envelope::new(Job::Scheduled { schedule, tick })).await.expect("the run is recorded");
     let list = app.admin("root").get("/ipam/admin/schedules").await.assert_status(200).clone();
-    let runs = &list.as_array().expect("schedules").iter().find(|s| s["name"] == name).expect("listed")["recent_runs"];
+    let runs = &list["results"].as_array().expect("schedules").iter().find(|s| s["name"] == name).expect("listed")["recent_runs"];
     assert_eq!(runs[0]["outcome"], "succeeded", "{name} ran: {}", runs[0]);
     drain(app).await;
 }

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS ipam_queue_binding;
