@@ -32,7 +32,8 @@ async fn recompute(app: &TestApp) -> String {
     let job = Job::Scheduled { schedule: ScheduleName::ForecastRecompute, tick };
     app.state.platform.execute(Envelope::new(job)).await.expect("the run is recorded");
     let list = app.admin("root").get("/ipam/admin/schedules").await.assert_status(200).clone();
-    let schedule = list.as_array().expect("schedules").iter().find(|s| s["name"] == name).expect("listed").clone();
+    let schedule =
+        list["results"].as_array().expect("schedules").iter().find(|s| s["name"] == name).expect("listed").clone();
     let run = &schedule["recent_runs"][0];
     assert_eq!(run["outcome"], "succeeded", "{run}");
     text(run, "detail")
