@@ -193,13 +193,7 @@ fn the_service_runs_with_nothing_configured_and_tokens_survive_restarts() {
         let server = serve(dir.path());
         let base = format!("http://127.0.0.1:{}", server.port);
         assert_eq!(http.get(format!("{base}/health")).send().unwrap().status(), 200);
-        let r = http
-            .post(format!("{base}/ipam/regions"))
-            .bearer_auth(&token)
-            .json(&json!({"country": "USA", "region_name": "survivor"}))
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 201);
+        create(&http, format!("{base}/ipam/regions"), &token, json!({"country": "USA", "region_name": "survivor"}));
     }
     let server = serve(dir.path());
     let base = format!("http://127.0.0.1:{}", server.port);
@@ -223,14 +217,10 @@ fn two_server_processes_on_one_database_never_hand_out_the_same_block() {
                 (0..25)
                     .map(|i| {
                         let port = ports[(t + i) % ports.len()];
-                        let r = http
-                            .post(format!("http://127.0.0.1:{port}/ipam/regions"))
-                            .bearer_auth(&token)
-                            .json(&json!({"country": "KOR", "region_name": format!("p{t}-{i}")}))
-                            .send()
-                            .unwrap();
-                        assert_eq!(r.status(), 201);
-                        r.json::<Value>().unwrap()["cidr"].as_str().unwrap().to_owned()
+                        let url = format!("http://127.0.0.1:{port}/ipam/regions");
+                        let region =
+                            create(&http, url, &token, json!({"country": "KOR", "region_name": format!("p{t}-{i}")}));
+                        region["cidr"].as_str().unwrap().to_owned()
                     })
                     .collect::<Vec<_>>()
             })
@@ -279,22 +269,14 @@ fn repair_check_only_reports_and_repair_rebuilds_the_counters_from_the_history_a
     {
         let server = serve(dir.path());
         let base = format!("http://127.0.0.1:{}", server.port);
-        let region: Value = http
-            .post(format!("{base}/ipam/regions"))
-            .bearer_auth(&token)
-            .json(&json!({"country": "USA", "region_name": "counted"}))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        let host: Value = http
-            .post(format!("{base}/ipam/hosts"))
-            .bearer_auth(&token)
-            .json(&json!({"region_id": region["region_id"], "hostname": "gone"}))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let region =
+            create(&http, format!("{base}/ipam/regions"), &token, json!({"country": "USA", "region_name": "counted"}));
+        let host = create(
+            &http,
+            format!("{base}/ipam/hosts"),
+            &token,
+            json!({"region_id": region["region_id"], "hostname": "gone"}),
+        );
         let released = http
             .delete(format!("{base}/ipam/hosts/{}?reason=decommissioned", host["host_id"].as_str().unwrap()))
             .bearer_auth(&token)
@@ -323,6 +305,13 @@ fn repair_check_only_reports_and_repair_rebuilds_the_counters_from_the_history_a
     let moved = scalar(dir.path(), "SELECT data_version FROM ipam_user_stats WHERE user_id = 'u1'");
     assert_eq!(moved, version + 1, "cached results of the repaired user are not served again");
     assert!(run(ipam(dir.path()).args(["repair", "--check"])).status.success());
+}
+
+/// POSTs `body` with `token` and returns what it created (asserting 201).
+fn create(http: &reqwest::blocking::Client, url: String, token: &str, body: Value) -> Value {
+    let r = http.post(url).bearer_auth(token).json(&body).send().unwrap();
+    assert_eq!(r.status(), 201, "{body}");
+    r.json().unwrap()
 }
 
 #[test]
@@ -411,13 +400,12 @@ fn rollback_asks_first_then_drops_and_can_be_applied_again() {
     assert!(run(ipam(dir.path()).arg("migrate")).status.success());
     {
         let server = serve(dir.path());
-        let r = client()
-            .post(format!("http://127.0.0.1:{}/ipam/regions", server.port))
-            .bearer_auth(&token)
-            .json(&json!({"country": "USA", "region_name": "doomed"}))
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 201);
+        create(
+            &client(),
+            format!("http://127.0.0.1:{}/ipam/regions", server.port),
+            &token,
+            json!({"country": "USA", "region_name": "doomed"}),
+        );
     }
 
     let latest = ipam_migrations::MIGRATIONS.last().unwrap();
@@ -535,22 +523,15 @@ fn repair_rebuilds_bitmaps_and_counters_from_the_rows() {
     {
         let server = serve(dir.path());
         let base = format!("http://127.0.0.1:{}", server.port);
-        let region: Value = http
-            .post(format!("{base}/ipam/regions"))
-            .bearer_auth(&token)
-            .json(&json!({"country": "USA", "region_name": "damaged"}))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let region =
+            create(&http, format!("{base}/ipam/regions"), &token, json!({"country": "USA", "region_name": "damaged"}));
         for name in ["a1", "a2", "a3"] {
-            let r = http
-                .post(format!("{base}/ipam/hosts"))
-                .bearer_auth(&token)
-                .json(&json!({"region_id": region["region_id"], "hostname": name}))
-                .send()
-                .unwrap();
-            assert_eq!(r.status(), 201);
+            create(
+                &http,
+                format!("{base}/ipam/hosts"),
+                &token,
+                json!({"region_id": region["region_id"], "hostname": name}),
+            );
         }
     }
     let consistent = run(ipam(dir.path()).arg("repair"));
@@ -573,13 +554,6 @@ fn repair_rebuilds_bitmaps_and_counters_from_the_rows() {
     let base = format!("http://127.0.0.1:{}", server.port);
     let quota: Value = http.get(format!("{base}/ipam/quotas/me")).bearer_auth(&token).send().unwrap().json().unwrap();
     assert_eq!((quota["region_count"].as_u64(), quota["host_count"].as_u64()), (Some(1), Some(3)));
-    let next: Value = http
-        .post(format!("{base}/ipam/regions"))
-        .bearer_auth(&token)
-        .json(&json!({"country": "USA", "region_name": "next"}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let next = create(&http, format!("{base}/ipam/regions"), &token, json!({"country": "USA", "region_name": "next"}));
     assert_eq!(next["cidr"], "10.153.1.0/24", "the repaired bitmap keeps the first block taken");
 }
